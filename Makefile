@@ -1,0 +1,41 @@
+# CloudCart: `make run` starts the whole local stack, `make test` runs the suite.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+
+# Local stack defaults; override any of them in the environment.
+export MOTO_HOST ?= 127.0.0.1
+export MOTO_PORT ?= 4566
+export AWS_ENDPOINT_URL ?= http://$(MOTO_HOST):$(MOTO_PORT)
+export HOST ?= 127.0.0.1
+export PORT ?= 8000
+
+.PHONY: run test lint format seed synth bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed ## moto + tables + seed + gunicorn (+ worker and beat), Ctrl-C stops all
+	honcho -f Procfile start
+
+test: $(VENV)/.installed lint ## lint, then the whole suite against a real moto server
+	python -m pytest
+
+lint: $(VENV)/.installed
+	ruff check .
+	ruff format --check .
+
+format: $(VENV)/.installed
+	ruff format .
+	ruff check --fix .
+
+seed: $(VENV)/.installed ## seed the running local stack; COUNT=100000 for a big catalog
+	python manage.py seed_products --count $${COUNT:-0}
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Per-client shopping carts stored in DynamoDB."""

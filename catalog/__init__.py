@@ -1,0 +1,1 @@
+"""Product catalog: PynamoDB model, reads, seeding and the public listing endpoints."""

@@ -1,0 +1,1 @@
+"""The CloudCart Django project."""

@@ -1,0 +1,146 @@
+"""Every error CloudCart answers with: the stable codes, the domain errors, and the one handler.
+
+Each error body is JSON `{"code": ..., "detail": ...}`, plus `"errors"` for field errors and any
+extra facts a client needs (e.g. the server's total). Codes are part of the API contract: add new
+ones, never rename old ones.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from cloudcart.aws import is_transient_aws_error
+
+logger = logging.getLogger(__name__)
+
+# Stable error codes and what they mean, for the README and for clients.
+ERROR_CODES = {
+    "invalid": "A field is missing or has a bad value; see `errors`.",
+    "parse_error": "The body is not valid JSON (or not valid for its content type).",
+    "bad_request": "The request is malformed.",
+    "invalid_cursor": "The pagination cursor is tampered with, expired or from another listing.",
+    "not_found": "No such resource or path.",
+    "product_not_found": "The product does not exist.",
+    "method_not_allowed": "This path does not support the HTTP method.",
+    "not_acceptable": "None of the media types in `Accept` can be served.",
+    "request_too_large": "The body is larger than the server accepts.",
+    "unsupported_media_type": "The body's content type is not accepted.",
+    "permission_denied": "The request was refused.",
+    "throttled": "Too many requests; retry after `Retry-After` seconds.",
+    "service_unavailable": "DynamoDB or SQS is unreachable or throttling; retry after `Retry-After`.",
+    "internal_error": "An unexpected error; it has been logged.",
+}
+
+
+class ApplicationError(exceptions.APIException):
+    """A domain error: declares its status, code and detail once. `extra` adds facts to the body."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "bad_request"
+    default_detail = "The request is malformed."
+
+    def __init__(self, detail: str | None = None, *, extra: dict | None = None) -> None:
+        super().__init__(detail=detail, code=self.default_code)
+        self.extra = extra or {}
+
+
+class InvalidCursor(ApplicationError):
+    default_code = "invalid_cursor"
+    default_detail = "The cursor is invalid; start again from the first page."
+
+
+class ProductNotFound(ApplicationError):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_code = "product_not_found"
+    default_detail = "No product with this id."
+
+
+class RequestTooLarge(ApplicationError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+    default_detail = "The request body is too large."
+
+
+class ServiceUnavailable(ApplicationError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "service_unavailable"
+    default_detail = "A backing service is unavailable; please retry shortly."
+
+
+def _retry_after() -> str:
+    from django.conf import settings
+
+    return str(settings.RETRY_AFTER_SECONDS)
+
+
+def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
+    """Map Django and AWS exceptions onto API exceptions; None for a real bug."""
+    if isinstance(exc, exceptions.APIException):
+        return exc
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge()
+    if isinstance(exc, SuspiciousOperation):
+        return ApplicationError()
+    if isinstance(exc, PermissionDenied):
+        return exceptions.PermissionDenied()
+    if is_transient_aws_error(exc):
+        logger.warning("AWS unavailable: %s", exc)
+        return ServiceUnavailable()
+    return None
+
+
+def error_body(code: str, detail, **extra) -> dict:
+    return {"code": code, "detail": str(detail), **extra}
+
+
+def exception_handler(exc: Exception, context: dict) -> Response:
+    """DRF's exception handler: every error becomes `{"code", "detail"}` with the right status."""
+    api_exc = _as_api_exception(exc)
+    if api_exc is None:
+        logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
+        return Response(
+            error_body("internal_error", "An unexpected error occurred."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+    headers = {}
+    if isinstance(api_exc, exceptions.Throttled) and api_exc.wait:
+        headers["Retry-After"] = str(int(api_exc.wait) + 1)
+    if api_exc.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        headers["Retry-After"] = _retry_after()
+    if getattr(api_exc, "auth_header", None):
+        headers["WWW-Authenticate"] = api_exc.auth_header
+
+    if isinstance(api_exc, exceptions.ValidationError):
+        body = error_body("invalid", "Invalid input.", errors=api_exc.detail)
+    else:
+        detail = api_exc.detail
+        code = api_exc.get_codes() if isinstance(detail, str) else api_exc.default_code
+        body = error_body(code, detail, **getattr(api_exc, "extra", {}))
+    return Response(body, status=api_exc.status_code, headers=headers)
+
+
+# Django-level handlers, for errors raised outside DRF views (unknown paths, bad Host, ...).
+def _json_error(status_code: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse(error_body(code, detail), status=status_code)
+
+
+def handler400(request, exception=None):
+    return _json_error(400, "bad_request", "The request is malformed.")
+
+
+def handler403(request, exception=None):
+    return _json_error(403, "permission_denied", "The request was refused.")
+
+
+def handler404(request, exception=None):
+    return _json_error(404, "not_found", "No such resource or path.")
+
+
+def handler500(request):
+    return _json_error(500, "internal_error", "An unexpected error occurred.")

@@ -1,0 +1,41 @@
+"""Liveness (`/healthz`, no dependencies) and readiness (`/readyz`, the AWS services we need)."""
+
+import logging
+
+from django.conf import settings
+from django.http import JsonResponse
+
+from cloudcart import aws
+
+logger = logging.getLogger(__name__)
+
+
+def dynamodb_ready() -> None:
+    aws.client("dynamodb").describe_table(TableName=settings.PRODUCTS_TABLE)
+
+
+# Each check raises when its dependency is not usable. Later features append theirs.
+READINESS_CHECKS = {"dynamodb": dynamodb_ready}
+
+
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request):
+    checks = {}
+    for name, check in READINESS_CHECKS.items():
+        try:
+            check()
+            checks[name] = "ok"
+        except Exception as exc:  # any failure means "not ready"; the reason goes to the log
+            logger.warning("Readiness check %s failed: %s", name, exc)
+            checks[name] = "unavailable"
+    if all(state == "ok" for state in checks.values()):
+        return JsonResponse({"status": "ok", "checks": checks})
+    response = JsonResponse(
+        {"code": "service_unavailable", "detail": "A dependency is unavailable.", "checks": checks},
+        status=503,
+    )
+    response["Retry-After"] = str(settings.RETRY_AFTER_SECONDS)
+    return response

@@ -1,0 +1,144 @@
+"""CloudCart settings: one module, every value read from the environment.
+
+Local defaults make `make run` and `make test` work with no `.env`; production
+(`DJANGO_ENV=production`) has no default for secrets and fails fast without them.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+DJANGO_ENV = env.str("DJANGO_ENV", default="local")
+IS_PRODUCTION = DJANGO_ENV == "production"
+
+if IS_PRODUCTION:
+    # No defaults: a production process without these must not start.
+    SECRET_KEY = env.str("SECRET_KEY")
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+    DEBUG = False
+else:
+    SECRET_KEY = env.str("SECRET_KEY", default="local-insecure-key-do-not-use-in-production")
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+    DEBUG = env.bool("DEBUG", default=False)
+
+INSTALLED_APPS = [
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "cloudcart",
+    "catalog",
+    "cart",
+    "orders",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
+ROOT_URLCONF = "cloudcart.urls"
+WSGI_APPLICATION = "cloudcart.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+# CloudCart keeps all of its data in DynamoDB: Django's ORM has no database to talk to.
+DATABASES: dict = {}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+# Set where `collectstatic` runs (the container image); locally whitenoise serves app static
+# files (the browsable API's CSS/JS) straight from the installed packages instead.
+STATIC_ROOT = env.str("STATIC_ROOT", default="") or None
+WHITENOISE_USE_FINDERS = True
+
+# Request size limit: larger bodies get 413 (see cloudcart.errors).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_BODY_BYTES", default=64 * 1024)
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # No django.contrib.auth: clients are anonymous until a later sign-in issue.
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "cloudcart.errors.exception_handler",
+    "URL_FORMAT_OVERRIDE": None,
+}
+
+# --- AWS (read in one place: cloudcart.aws) -----------------------------------------------
+# Locally everything is served by moto's standalone server; in production leave the endpoint
+# empty and boto3 finds the real service and the task role's credentials.
+AWS_ENDPOINT_URL = (
+    env.str("AWS_ENDPOINT_URL", default="" if IS_PRODUCTION else "http://127.0.0.1:4566") or None
+)
+AWS_REGION = env.str("AWS_REGION", default="us-east-1")
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="" if IS_PRODUCTION else "test") or None
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="" if IS_PRODUCTION else "test") or None
+# Bounded time for every AWS call: a dead endpoint gives a 503 in seconds, not a hung worker.
+AWS_CONNECT_TIMEOUT = env.float("AWS_CONNECT_TIMEOUT", default=1.0)
+AWS_READ_TIMEOUT = env.float("AWS_READ_TIMEOUT", default=3.0)
+AWS_MAX_RETRIES = env.int("AWS_MAX_RETRIES", default=1)
+
+TABLE_PREFIX = env.str("TABLE_PREFIX", default="cloudcart-")
+PRODUCTS_TABLE = env.str("PRODUCTS_TABLE", default=f"{TABLE_PREFIX}products")
+CARTS_TABLE = env.str("CARTS_TABLE", default=f"{TABLE_PREFIX}carts")
+ORDERS_TABLE = env.str("ORDERS_TABLE", default=f"{TABLE_PREFIX}orders")
+IDEMPOTENCY_TABLE = env.str("IDEMPOTENCY_TABLE", default=f"{TABLE_PREFIX}idempotency")
+
+# --- Shop -----------------------------------------------------------------------------------
+SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="USD")
+PAGE_SIZE_DEFAULT = 20
+PAGE_SIZE_MAX = 100
+# Old cursors stop working after a day: bounded replay of stale keys.
+CURSOR_MAX_AGE_SECONDS = 24 * 3600
+RETRY_AFTER_SECONDS = env.int("RETRY_AFTER_SECONDS", default=5)
+
+# --- Production hardening (behind an ALB that terminates TLS) ----------------------------
+if IS_PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # The ALB health check speaks plain HTTP to the task.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "botocore": {"level": "WARNING"},
+        "pynamodb": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,21 @@
+"""gunicorn settings for every environment: `make run`, the benchmarks and the container.
+
+All values come from the environment with defaults sized for a small container.
+"""
+
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Above the load balancer's idle timeout (60 s), so the ALB never reuses a connection we closed.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "500"))
+# Trust X-Forwarded-* only from these addresses (the load balancer's subnets in production).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+errorlog = "-"

@@ -1,0 +1,77 @@
+"""The orders table (with its status index) and the idempotency-keys table."""
+
+from django.conf import settings
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from cloudcart.aws import DynamoMeta
+
+
+class OrderLine(MapAttribute):
+    """A line as it was sold: the price and name are snapshotted at checkout."""
+
+    product_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    unit_price_cents = NumberAttribute()
+    qty = NumberAttribute()
+
+
+class StatusChange(MapAttribute):
+    status = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    reason = UnicodeAttribute(null=True)
+
+
+class StatusIndex(GlobalSecondaryIndex):
+    """Orders by status and age: the reconciler finds stale PENDING orders here, never by Scan."""
+
+    class Meta:
+        index_name = "status-index"
+        projection = AllProjection()
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+
+    status = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Order(Model):
+    class Meta(DynamoMeta):
+        table_name = settings.ORDERS_TABLE
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+
+    order_id = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    items = ListAttribute(of=OrderLine)
+    total_cents = NumberAttribute()
+    currency = UnicodeAttribute()
+    cart_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    history = ListAttribute(of=StatusChange, default=list)
+    request_id = UnicodeAttribute(null=True)
+
+    status_index = StatusIndex()
+
+
+class IdempotencyKey(Model):
+    """The first answer to a request with an `Idempotency-Key`, kept 24 hours."""
+
+    class Meta(DynamoMeta):
+        table_name = settings.IDEMPOTENCY_TABLE
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+
+    key = UnicodeAttribute(hash_key=True)  # scoped by client
+    request_hash = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    response_status = NumberAttribute()
+    response_body = UnicodeAttribute()  # JSON
+    expires_at = TTLAttribute()

@@ -1,0 +1,29 @@
+"""Point this test session at its own moto server and table prefix before Django reads settings.
+
+Loaded with `-p tests.aws_env` (see pyproject.toml) because pytest-django imports the settings
+before any conftest runs. The server itself is started by the `moto_server` fixture in conftest.
+"""
+
+import os
+import socket
+import uuid
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+MOTO_PORT = free_port()
+MOTO_URL = f"http://127.0.0.1:{MOTO_PORT}"
+
+os.environ["DJANGO_ENV"] = "local"
+os.environ["AWS_ENDPOINT_URL"] = MOTO_URL
+os.environ["AWS_ACCESS_KEY_ID"] = "test"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "test"
+os.environ["AWS_REGION"] = "us-east-1"
+# Every run gets its own tables (and queues), so runs never see each other's data.
+os.environ["TABLE_PREFIX"] = f"test-{uuid.uuid4().hex[:8]}-"
+for name in ("PRODUCTS_TABLE", "CARTS_TABLE", "ORDERS_TABLE", "IDEMPOTENCY_TABLE"):
+    os.environ.pop(name, None)

@@ -1,0 +1,70 @@
+"""Shared fixtures: the session's real moto server, its tables, and the app over HTTP."""
+
+import uuid
+
+import pytest
+from rest_framework.test import APIClient
+
+from catalog.models import Product
+from catalog.services import product_build
+from cloudcart.bootstrap import aws_bootstrap
+from tests import aws_env
+from tests.aws_env import free_port
+from tests.processes import Gunicorn, MotoServer
+
+
+@pytest.fixture(scope="session", autouse=True)
+def moto_server():
+    """moto's standalone server over real HTTP for the whole session, with our tables in it."""
+    server = MotoServer(aws_env.MOTO_PORT)
+    server.start()
+    aws_bootstrap(wait_seconds=30)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def catalog_empty():
+    """An empty products table, for tests that compare a listing with the whole catalog."""
+    with Product.batch_write() as batch:
+        for product in Product.scan(attributes_to_get=["id"]):
+            batch.delete(product)
+    yield
+
+
+@pytest.fixture
+def make_product():
+    """Store a product with a unique id (tests share the session's tables)."""
+
+    def make(
+        *,
+        name: str = "Test product",
+        category: str | None = None,
+        price_cents: int = 1000,
+        stock: int = 10,
+        product_id: str | None = None,
+    ) -> Product:
+        product = product_build(
+            product_id=product_id or f"t-{uuid.uuid4().hex[:12]}",
+            name=name,
+            category=category or f"cat-{uuid.uuid4().hex[:8]}",
+            price_cents=price_cents,
+            stock=stock,
+        )
+        product.save()
+        return product
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def web(moto_server):
+    """The app under real gunicorn (DEBUG off), talking to the session's moto server."""
+    server = Gunicorn(free_port(), name="web")
+    yield server
+    server.stop()

@@ -1,0 +1,98 @@
+"""Start and stop the real processes tests run against: moto's server and gunicorn."""
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: the kernel kills it if the test session dies first."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def wait_http(url: str, *, timeout: float = 30.0, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode} before serving {url}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def spawn(args: list[str], *, env: dict | None = None, log_name: str | None = None) -> subprocess.Popen:
+    """Start a child process in its own process group, tied to this session's life."""
+    log_dir = ROOT / "tests" / "artifacts" / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    output = open(log_dir / f"{log_name}.log", "ab") if log_name else subprocess.DEVNULL  # noqa: SIM115
+    return subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads yet when tests spawn
+        start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen, *, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, sig)
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
+class MotoServer:
+    """moto's standalone server on a fixed port; stoppable and restartable for outage tests."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = spawn(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            log_name="moto",
+        )
+        wait_http(f"{self.url}/moto-api/", process=self.process)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+
+class Gunicorn:
+    """The app served by real gunicorn with the production config file, on a free port."""
+
+    def __init__(self, port: int, *, env: dict | None = None, name: str = "gunicorn") -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = spawn(
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "cloudcart.wsgi"],
+            env={"HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2", **(env or {})},
+            log_name=name,
+        )
+        wait_http(f"{self.url}/healthz", process=self.process)
+
+    def stop(self) -> None:
+        stop(self.process)

@@ -1,0 +1,52 @@
+"""Health endpoints, and what clients see when DynamoDB cannot be reached (real processes)."""
+
+import time
+
+import requests
+
+from tests.aws_env import free_port
+from tests.processes import Gunicorn
+
+
+def test_healthz_is_200_without_dependencies(api):
+    response = api.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_readyz_is_200_when_dynamodb_answers(api):
+    response = api.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["dynamodb"] == "ok"
+
+
+def test_unreachable_dynamodb_gives_503_with_retry_after_quickly():
+    """gunicorn pointed at a closed port: every AWS-backed answer is a fast 503, never a 500."""
+    closed_port = free_port()
+    server = Gunicorn(free_port(), env={"AWS_ENDPOINT_URL": f"http://127.0.0.1:{closed_port}"}, name="outage")
+    try:
+        for path in ["/products/1", "/products", "/categories/books", "/readyz"]:
+            started = time.monotonic()
+            response = requests.get(server.url + path, timeout=30)
+            elapsed = time.monotonic() - started
+            assert response.status_code == 503, (path, response.text)
+            assert response.headers["Retry-After"].isdigit()
+            assert response.json()["code"] == "service_unavailable"
+            assert elapsed < 10, f"{path} took {elapsed:.1f} s"
+        assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_browsable_api_is_html_with_reachable_stylesheet(web, make_product):
+    product = make_product(name="Browsable")
+    response = requests.get(f"{web.url}/products/{product.id}", headers={"Accept": "text/html"}, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "Browsable" in response.text
+    assert "/static/rest_framework/css/bootstrap.min.css" in response.text
+
+    css = requests.get(f"{web.url}/static/rest_framework/css/bootstrap.min.css", timeout=10)
+    assert css.status_code == 200
+    assert css.headers["Content-Type"].startswith("text/css")
+    assert len(css.content) > 10_000
