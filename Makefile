@@ -10,7 +10,7 @@ export MOTO_HOST ?= 127.0.0.1
 export MOTO_PORT ?= 4566
 export AWS_ENDPOINT_URL ?= http://$(MOTO_HOST):$(MOTO_PORT)
 export HOST ?= 127.0.0.1
-export PORT ?= 8000
+export WEB_PORT ?= 8000  # honcho hands each process its own PORT, so ours has another name
 
 .PHONY: run test lint format seed synth bench clean
 
