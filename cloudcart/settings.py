@@ -108,6 +108,17 @@ CARTS_TABLE = env.str("CARTS_TABLE", default=f"{TABLE_PREFIX}carts")
 ORDERS_TABLE = env.str("ORDERS_TABLE", default=f"{TABLE_PREFIX}orders")
 IDEMPOTENCY_TABLE = env.str("IDEMPOTENCY_TABLE", default=f"{TABLE_PREFIX}idempotency")
 
+# Queue names share the prefix, so a test run's queues are as private as its tables.
+QUEUE_PREFIX = env.str("QUEUE_PREFIX", default=TABLE_PREFIX)
+ORDERS_QUEUE_NAME = env.str("ORDERS_QUEUE_NAME", default=f"{QUEUE_PREFIX}orders")
+ORDERS_DLQ_NAME = env.str("ORDERS_DLQ_NAME", default=f"{QUEUE_PREFIX}orders-dlq")
+# A message that failed this many receives goes to the DLQ.
+ORDERS_MAX_RECEIVES = 5
+# The worker's hard limit per task, and the SQS visibility timeout kept well above it so a
+# message is never redelivered while its task can still be running.
+ORDER_TASK_TIME_LIMIT = env.int("ORDER_TASK_TIME_LIMIT", default=60)
+ORDERS_VISIBILITY_TIMEOUT = env.int("ORDERS_VISIBILITY_TIMEOUT", default=ORDER_TASK_TIME_LIMIT * 3)
+
 # --- Shop -----------------------------------------------------------------------------------
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="USD")
 PAGE_SIZE_DEFAULT = 20

@@ -19,3 +19,6 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "500"))
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = "-"
+# gunicorn's runtime control socket is one fixed path per user: several gunicorns on one host
+# (tests, benchmarks, side-by-side stacks) would fight over it, and we do not use it.
+control_socket_disable = True
