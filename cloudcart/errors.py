@@ -32,6 +32,10 @@ ERROR_CODES = {
     "throttled": "Too many requests; retry after `Retry-After` seconds.",
     "service_unavailable": "DynamoDB or SQS is unreachable or throttling; retry after `Retry-After`.",
     "internal_error": "An unexpected error; it has been logged.",
+    # Cart (issue 4)
+    "cart_full": "The cart already holds the most lines it may (50).",
+    "out_of_stock": "More units than the product has in stock.",
+    "qty_limit": "A cart line holds 1 to 99 units; this would go past that.",
 }
 
 
@@ -68,6 +72,24 @@ class ServiceUnavailable(ApplicationError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "service_unavailable"
     default_detail = "A backing service is unavailable; please retry shortly."
+
+
+# --- Cart (issue 4) ---
+class CartFull(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "cart_full"
+    default_detail = "The cart already holds 50 lines; remove one first."
+
+
+class OutOfStock(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "out_of_stock"
+    default_detail = "Not enough units in stock."
+
+
+class QtyLimit(ApplicationError):
+    default_code = "qty_limit"
+    default_detail = "A cart line holds at most 99 units."
 
 
 def _retry_after() -> str:

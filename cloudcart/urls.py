@@ -8,6 +8,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("", include("catalog.urls")),
+    path("", include("cart.urls")),
 ]
 
 handler400 = "cloudcart.errors.handler400"

@@ -1,0 +1,94 @@
+"""`/cart`: GET shows the caller's cart; POST adds to a line; PATCH sets a line; DELETE removes."""
+
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cart.identity import cart_cookie_set, cart_id_for, cart_id_from_request
+from cart.selectors import PricedCart, cart_get
+from cart.serializers import cart_data
+from cart.services import (
+    MAX_LINE_QTY,
+    cart_clear,
+    cart_item_add,
+    cart_item_remove,
+    cart_item_set,
+)
+
+# The same ids the catalog's routes accept: anything else cannot be a product.
+product_id_field = serializers.CharField(
+    max_length=64,
+    validators=[RegexValidator(r"^[A-Za-z0-9._-]+\Z", "A product id is letters, digits, '.', '_' or '-'.")],
+)
+
+
+def _validated(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class CartView(APIView):
+    """The caller's cart, kept for 7 days after the last change.
+
+    POST `{"id": "1", "qty": 2}` adds 2 units; PATCH `{"id": "1", "qty": 5}` sets the line to 5
+    (0 removes it); DELETE `{"id": "1"}` removes the line; DELETE with no body empties the cart.
+    The cart's id comes back in a `cart_id` cookie and is also accepted as header `X-Cart-Id`.
+    """
+
+    class AddInput(serializers.Serializer):
+        id = product_id_field
+        qty = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QTY)
+
+    class SetInput(serializers.Serializer):
+        id = product_id_field
+        qty = serializers.IntegerField(min_value=0, max_value=MAX_LINE_QTY, help_text="0 removes the line")
+
+    class RemoveInput(serializers.Serializer):
+        id = product_id_field
+
+    def get_serializer(self, *args, **kwargs):
+        """The input serializer of the current method: the browsable API builds its forms from it."""
+        serializer_class = {"PATCH": self.SetInput, "PUT": self.SetInput, "DELETE": self.RemoveInput}.get(
+            self.request.method, self.AddInput
+        )
+        kwargs.pop("instance", None)
+        return serializer_class(*args, **kwargs)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Django checks DATA_UPLOAD_MAX_MEMORY_SIZE only when `body` is read (DRF's parsers read
+        # the stream instead): read it here, so a too-large body is a 413 before any parsing.
+        request.body  # noqa: B018 - raises RequestDataTooBig
+
+    def _answer(self, cart: PricedCart) -> Response:
+        response = Response(cart_data(cart))
+        if cart.id:
+            cart_cookie_set(response, cart.id)
+        return response
+
+    def get(self, request):
+        return Response(cart_data(cart_get(cart_id=cart_id_from_request(request))))
+
+    def post(self, request):
+        data = _validated(self.AddInput, request.data)
+        cart = cart_item_add(cart_id=cart_id_for(request), product_id=data["id"], qty=data["qty"])
+        return self._answer(cart)
+
+    def patch(self, request):
+        data = _validated(self.SetInput, request.data)
+        cart = cart_item_set(cart_id=cart_id_for(request), product_id=data["id"], qty=data["qty"])
+        return self._answer(cart)
+
+    def delete(self, request):
+        cart_id = cart_id_from_request(request)
+        if not request.body.strip():
+            # No body: empty the whole cart (the browsable API's DELETE button does this).
+            if cart_id:
+                cart_clear(cart_id=cart_id)
+            return self._answer(cart_get(cart_id=cart_id))
+        data = _validated(self.RemoveInput, request.data)
+        if cart_id is None:
+            return self._answer(cart_get(cart_id=None))
+        return self._answer(cart_item_remove(cart_id=cart_id, product_id=data["id"]))
