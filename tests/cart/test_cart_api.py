@@ -2,8 +2,6 @@
 
 import pytest
 
-from cart.identity import CART_COOKIE_NAME
-
 
 @pytest.fixture
 def product(make_product):
