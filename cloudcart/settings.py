@@ -153,3 +153,44 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+
+# --- Operability (issue 7): request ids, JSON logs, limits, hostile input ------------------
+# Outermost: every response, even a 413 or a 404, carries the request id.
+MIDDLEWARE = [
+    "cloudcart.middleware.RequestIdMiddleware",
+    "cloudcart.middleware.BodySizeLimitMiddleware",
+    *MIDDLEWARE,
+]
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "cloudcart.parsers.StrictJSONParser" if parser == "rest_framework.parsers.JSONParser" else parser
+    for parser in REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]
+]
+# One JSON object per line, each with the request id (None outside a request/task).
+LOGGING["filters"] = {"request_id": {"()": "cloudcart.logs.RequestIdFilter"}}
+LOGGING["formatters"]["json"] = {"()": "cloudcart.logs.json_formatter"}
+LOGGING["handlers"]["console"] = {
+    "class": "logging.StreamHandler",
+    "formatter": env.str("LOG_FORMAT", default="json"),  # "plain" for humans at a terminal
+    "filters": ["request_id"],
+}
+
+# OpenAPI 3 (drf-spectacular); Swagger UI's assets come from the sidecar package, served by us.
+INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CloudCart API",
+    "DESCRIPTION": (
+        "Catalog, cart and checkout. Every error is JSON `{code, detail}` (field errors under "
+        "`errors`); every response carries `X-Request-ID`. See the README for the error codes."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "cloudcart.openapi.postprocess_common",
+    ],
+}

@@ -1,6 +1,7 @@
 """The project's routes: health, then each app's own."""
 
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cloudcart import health
 
@@ -9,6 +10,9 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("", include("catalog.urls")),
     path("", include("cart.urls")),
+    # OpenAPI (issue 7): the schema and Swagger UI (assets served by the app, no CDN).
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 
 handler400 = "cloudcart.errors.handler400"

@@ -22,3 +22,5 @@ errorlog = "-"
 # gunicorn's runtime control socket is one fixed path per user: several gunicorns on one host
 # (tests, benchmarks, side-by-side stacks) would fight over it, and we do not use it.
 control_socket_disable = True
+# JSON lines for the error and access logs, the access line with the request id (issue 7).
+logger_class = "cloudcart.logs.GunicornJSONLogger"

@@ -87,6 +87,7 @@ class Gunicorn:
     def __init__(self, port: int, *, env: dict | None = None, name: str = "gunicorn") -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+        self.log_path = ROOT / "tests" / "artifacts" / "logs" / f"{name}.log"
         self.process = spawn(
             [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "cloudcart.wsgi"],
             env={"HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2", **(env or {})},

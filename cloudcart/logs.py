@@ -1,0 +1,75 @@
+"""Structured logging: the request id context, the JSON formats for web, worker and gunicorn."""
+
+import contextvars
+import hashlib
+import logging
+import re
+import uuid
+
+from gunicorn.glogging import Logger as GunicornLogger
+from pythonjsonlogger.json import JsonFormatter
+
+# The id of the request (or the task's originating request) this thread/task is working for.
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# Client-supplied ids are echoed into headers and logs: bound their length and charset.
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+JSON_LOG_FORMAT = "%(levelname)s %(name)s %(message)s"
+JSON_RENAMES = {"levelname": "level", "name": "logger"}
+
+
+def request_id_from(value: str | None) -> str:
+    """The client's id when it is sane, else a new one."""
+    if value and _REQUEST_ID_RE.match(value):
+        return value
+    return uuid.uuid4().hex
+
+
+def short_hash(value: str) -> str:
+    """A stable, non-reversible tag for an identifier that must not appear in logs (cart ids)."""
+    return hashlib.sha256(value.encode()).hexdigest()[:12]
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request id on every record (None outside a request or task)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "request_id", None):
+            record.request_id = request_id_var.get()
+        return True
+
+
+def json_formatter() -> JsonFormatter:
+    return JsonFormatter(JSON_LOG_FORMAT, rename_fields=JSON_RENAMES, timestamp="time")  # ISO 8601, UTC
+
+
+class GunicornJSONLogger(GunicornLogger):
+    """gunicorn's error and access logs as JSON lines; the access line carries the request id."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(json_formatter())
+                handler.addFilter(RequestIdFilter())
+
+    def access(self, resp, req, environ, request_time):
+        if not self.access_log_enabled:
+            return
+        headers = dict((name.lower(), value) for name, value in resp.headers)
+        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        self.access_log.info(
+            "request",
+            extra={
+                "method": environ.get("REQUEST_METHOD"),
+                "path": environ.get("PATH_INFO"),
+                "status": int(status),
+                "bytes": getattr(resp, "sent", None),
+                "duration_ms": round(request_time.total_seconds() * 1000, 2),
+                "remote_addr": environ.get("REMOTE_ADDR"),
+                "user_agent": environ.get("HTTP_USER_AGENT"),
+                "request_id": headers.get(REQUEST_ID_HEADER.lower()),
+            },
+        )

@@ -1,0 +1,71 @@
+"""Request-wide middleware: the request id, and the body size limit (also for chunked bodies)."""
+
+import io
+import logging
+
+from django.conf import settings
+from django.http import JsonResponse
+
+from cloudcart.errors import RequestTooLarge, error_body
+from cloudcart.logs import REQUEST_ID_HEADER, request_id_from, request_id_var
+
+logger = logging.getLogger(__name__)
+
+
+class RequestIdMiddleware:
+    """Takes `X-Request-ID` from the client (if sane) or makes one; logs and the response carry it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+class BodySizeLimitMiddleware:
+    """A body declared larger than DATA_UPLOAD_MAX_MEMORY_SIZE gets 413 before anything reads it.
+
+    Django enforces that setting only for form data; DRF's JSON parser reads the stream directly.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            logger.info("Refused a body of %s bytes", length)
+            exc = RequestTooLarge()
+            return JsonResponse(error_body(exc.default_code, exc.detail), status=exc.status_code)
+        return self.get_response(request)
+
+
+class ChunkedBodyLimit:
+    """WSGI wrapper: buffers a chunked body (no Content-Length) up to the limit and declares its length.
+
+    Django reads exactly CONTENT_LENGTH bytes, so without this a chunked body would look empty. A
+    body over the limit is declared as limit + 1 bytes, so BodySizeLimitMiddleware answers 413.
+    """
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and not environ.get("CONTENT_LENGTH"):
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            body = environ["wsgi.input"].read(limit + 1)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+        return self.application(environ, start_response)

@@ -1,0 +1,62 @@
+"""Request ids: taken from the client when sane, made otherwise, echoed, and on every JSON log line."""
+
+import json
+import logging
+import uuid
+
+import requests
+
+from cloudcart.logs import RequestIdFilter, json_formatter, request_id_var, short_hash
+
+
+def test_sane_client_request_id_is_echoed(api):
+    response = api.get("/healthz", HTTP_X_REQUEST_ID="client-abc.123")
+    assert response["X-Request-ID"] == "client-abc.123"
+
+
+def test_insane_client_request_id_is_replaced(api):
+    for bad in ["x" * 129, "has space", "new\nline", "<script>", ""]:
+        response = api.get("/healthz", HTTP_X_REQUEST_ID=bad)
+        echoed = response["X-Request-ID"]
+        assert echoed != bad
+        assert len(echoed) == 32 and echoed.isalnum()
+
+
+def test_each_request_without_an_id_gets_a_new_one(api):
+    first = api.get("/products/nope")["X-Request-ID"]
+    second = api.get("/products/nope")["X-Request-ID"]
+    assert first != second
+
+
+def test_log_line_is_json_with_the_current_request_id():
+    record = logging.LogRecord("cloudcart.test", logging.INFO, __file__, 1, "hello %s", ("world",), None)
+    token = request_id_var.set("rid-42")
+    try:
+        RequestIdFilter().filter(record)
+    finally:
+        request_id_var.reset(token)
+    line = json.loads(json_formatter().format(record))
+    assert line["message"] == "hello world"
+    assert line["request_id"] == "rid-42"
+    assert line["level"] == "INFO"
+    assert line["logger"] == "cloudcart.test"
+
+
+def test_short_hash_hides_the_value_but_is_stable():
+    cart_id = "c" * 43
+    assert short_hash(cart_id) == short_hash(cart_id)
+    assert cart_id not in short_hash(cart_id) and len(short_hash(cart_id)) == 12
+
+
+def test_gunicorn_access_log_is_json_with_the_request_id(web):
+    rid = f"rid-{uuid.uuid4().hex}"
+    response = requests.get(f"{web.url}/products/absent-product", headers={"X-Request-ID": rid})
+    assert response.status_code == 404
+    assert response.headers["X-Request-ID"] == rid
+    log = web.log_path.read_text()
+    lines = [json.loads(line) for line in log.splitlines() if rid in line]
+    access = [line for line in lines if line["logger"] == "gunicorn.access"]
+    assert access, log[-2000:]
+    assert access[0]["status"] == 404
+    assert access[0]["path"] == "/products/absent-product"
+    assert access[0]["method"] == "GET"

@@ -1,0 +1,62 @@
+"""Hostile bodies: too large (with or without Content-Length), nested too deep, not UTF-8."""
+
+import io
+
+import pytest
+import requests
+from django.conf import settings
+from rest_framework.exceptions import ParseError
+
+from cloudcart.parsers import MAX_JSON_DEPTH, StrictJSONParser, json_depth
+
+
+def _parse(raw: bytes):
+    return StrictJSONParser().parse(io.BytesIO(raw), "application/json", {})
+
+
+def test_parser_accepts_ordinary_json():
+    assert _parse(b'{"items": [{"id": "1", "qty": 2}], "total": "1.00"}')["items"][0]["qty"] == 2
+
+
+def test_parser_refuses_deep_nesting_without_recursion_error():
+    with pytest.raises(ParseError):
+        _parse(b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(ParseError):
+        _parse(b'{"a":' * (MAX_JSON_DEPTH + 1) + b"1" + b"}" * (MAX_JSON_DEPTH + 1))
+    assert json_depth(_parse(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH)) == MAX_JSON_DEPTH
+
+
+def test_parser_refuses_non_utf8_and_nan():
+    with pytest.raises(ParseError, match="UTF-8"):
+        _parse('{"id": "caf\u00e9"}'.encode("latin-1"))
+    with pytest.raises(ParseError):
+        _parse(b'{"total": NaN}')
+
+
+def test_oversized_body_is_413_json_before_routing(api):
+    body = b"x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    response = api.generic("POST", "/products", body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+
+
+def test_oversized_bodies_are_413_under_gunicorn_with_and_without_content_length(web):
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    big = b"[" + b"1," * limit + b"1]"
+    declared = requests.post(f"{web.url}/products", data=big, headers={"Content-Type": "application/json"})
+    assert declared.status_code == 413, declared.text
+    assert declared.json()["code"] == "request_too_large"
+
+    def chunks():  # a generator makes requests send Transfer-Encoding: chunked, no Content-Length
+        for start in range(0, len(big), 8192):
+            yield big[start : start + 8192]
+
+    chunked = requests.post(
+        f"{web.url}/products", data=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert chunked.status_code == 413, chunked.text
+    assert chunked.json()["code"] == "request_too_large"
+    # A small chunked body is read (not mistaken for an empty one): here it reaches the 405.
+    small = requests.post(f"{web.url}/products", data=iter([b'{"a":', b"1}"]))
+    assert small.status_code == 405
+    assert small.json()["code"] == "method_not_allowed"
