@@ -1,6 +1,7 @@
 """`/cart`: GET shows the caller's cart; POST adds to a line; PATCH sets a line; DELETE removes."""
 
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +16,17 @@ from cart.services import (
     cart_item_remove,
     cart_item_set,
 )
+from cloudcart.openapi import (
+    BODY_ERRORS,
+    CART_EXAMPLE,
+    CART_ID_PARAMETER,
+    CSRF_FAILED,
+    SET_COOKIE_HEADER,
+    THROTTLED,
+    CartSerializer,
+    errors,
+)
+from cloudcart.throttling import throttle_writes
 
 # The same ids the catalog's routes accept: anything else cannot be a product.
 product_id_field = serializers.CharField(
@@ -29,6 +41,51 @@ def _validated(serializer_class, data) -> dict:
     return serializer.validated_data
 
 
+_CART_OK = OpenApiResponse(CartSerializer, examples=[OpenApiExample("A cart", value=CART_EXAMPLE)])
+_WRITE_ERRORS = {
+    **BODY_ERRORS,
+    400: errors(400, "invalid", "parse_error", "qty_limit"),
+    **CSRF_FAILED,
+    404: errors(404, "product_not_found"),
+    409: errors(409, "out_of_stock", "cart_full"),
+    **THROTTLED,
+}
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="cart_get",
+        tags=["cart"],
+        summary="Show the caller's cart, priced from the current catalog",
+        parameters=[CART_ID_PARAMETER],
+        responses={200: _CART_OK},
+    ),
+    post=extend_schema(
+        operation_id="cart_item_add",
+        tags=["cart"],
+        summary="Add units of a product to the cart",
+        parameters=[CART_ID_PARAMETER, SET_COOKIE_HEADER],
+        examples=[OpenApiExample("Add two", value={"id": "1", "qty": 2}, request_only=True)],
+        responses={200: _CART_OK, **_WRITE_ERRORS},
+    ),
+    patch=extend_schema(
+        operation_id="cart_item_set",
+        tags=["cart"],
+        summary="Set a line's quantity (0 removes the line)",
+        parameters=[CART_ID_PARAMETER, SET_COOKIE_HEADER],
+        examples=[OpenApiExample("Set to five", value={"id": "1", "qty": 5}, request_only=True)],
+        responses={200: _CART_OK, **_WRITE_ERRORS},
+    ),
+    delete=extend_schema(
+        operation_id="cart_item_remove",
+        tags=["cart"],
+        summary="Remove a line (with a body) or empty the cart (no body)",
+        parameters=[CART_ID_PARAMETER, SET_COOKIE_HEADER],
+        examples=[OpenApiExample("Remove a line", value={"id": "1"}, request_only=True)],
+        responses={200: _CART_OK, **BODY_ERRORS, **CSRF_FAILED, **THROTTLED},
+    ),
+)
+@throttle_writes(scope="cart_write")
 class CartView(APIView):
     """The caller's cart, kept for 7 days after the last change.
 

@@ -20,9 +20,10 @@ def table_models() -> list:
     """Every PynamoDB model that owns a table: the one list the bootstrap and the CDK tests share."""
     from cart.models import CartLine
     from catalog.models import Product
+    from cloudcart.throttling import ThrottleCounter
     from orders.models import IdempotencyKey, Order
 
-    return [Product, CartLine, Order, IdempotencyKey]
+    return [Product, CartLine, Order, IdempotencyKey, ThrottleCounter]
 
 
 def ttl_attribute_name(model) -> str | None:

@@ -32,6 +32,8 @@ ERROR_CODES = {
     "throttled": "Too many requests; retry after `Retry-After` seconds.",
     "service_unavailable": "DynamoDB or SQS is unreachable or throttling; retry after `Retry-After`.",
     "internal_error": "An unexpected error; it has been logged.",
+    # Operability (issue 7)
+    "csrf_failed": "A browser write without a valid CSRF token or from another site; reload the page.",
     # Cart (issue 4)
     "cart_full": "The cart already holds the most lines it may (50).",
     "out_of_stock": "More units than the product has in stock.",
@@ -72,6 +74,13 @@ class ServiceUnavailable(ApplicationError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "service_unavailable"
     default_detail = "A backing service is unavailable; please retry shortly."
+
+
+# --- Operability (issue 7) ---
+class CsrfFailed(ApplicationError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "csrf_failed"
+    default_detail = "CSRF check failed."
 
 
 # --- Cart (issue 4) ---

@@ -6,11 +6,30 @@ operation shares (the `X-Request-ID` header, 503 + Retry-After), so no operation
 
 import copy
 
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 from cloudcart.errors import ERROR_CODES
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's schema, plus optional request bodies on DELETE (`DELETE /cart {"id"}`)."""
+
+    def _get_request_body(self, direction="request"):
+        if self.method != "DELETE":
+            return super()._get_request_body(direction)
+        # spectacular documents bodies for PUT/PATCH/POST only; DELETE /cart takes an optional one.
+        self.method = "PATCH"
+        try:
+            body = super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
+        if body:
+            body["required"] = False
+        return body
+
 
 # --- Bodies ------------------------------------------------------------------------------------
 
@@ -233,3 +252,47 @@ def postprocess_common(result, generator, request, public):
                 if status in ("429", "503"):
                     headers.update(_RETRY_AFTER_HEADER)
     return result
+
+
+# --- Cart --------------------------------------------------------------------------------------
+
+
+class CartLineSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The product id.")
+    name = serializers.CharField(allow_null=True)
+    qty = serializers.IntegerField(min_value=1, max_value=99)
+    unit_price = serializers.CharField(allow_null=True, help_text="Current catalog price, decimal string.")
+    line_total = serializers.CharField(allow_null=True)
+    available = serializers.BooleanField(help_text="False when the product is gone or short of stock.")
+
+
+class CartSerializer(serializers.Serializer):
+    id = serializers.CharField(allow_null=True, help_text="The cart id (null before the first write).")
+    items = CartLineSerializer(many=True)
+    subtotal = serializers.CharField(help_text="Decimal string.")
+    currency = serializers.CharField()
+
+
+CART_EXAMPLE = {
+    "id": "kS3v0lqJ1n3T8o0pG2Vd3bqgJxq0l9aP",
+    "items": [
+        {
+            "id": "1",
+            "name": "Trail running shoes",
+            "qty": 2,
+            "unit_price": "199.99",
+            "line_total": "399.98",
+            "available": True,
+        }
+    ],
+    "subtotal": "399.98",
+    "currency": "USD",
+}
+SET_COOKIE_HEADER = OpenApiParameter(
+    name="Set-Cookie",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    response=[200],
+    description="`cart_id=<id>`: HttpOnly, SameSite=Lax, 7 days, renewed by every write.",
+)
+CSRF_FAILED = {403: errors(403, "csrf_failed")}

@@ -176,7 +176,7 @@ LOGGING["handlers"]["console"] = {
 
 # OpenAPI 3 (drf-spectacular); Swagger UI's assets come from the sidecar package, served by us.
 INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
-REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "cloudcart.openapi.AutoSchema"
 SPECTACULAR_SETTINGS = {
     "TITLE": "CloudCart API",
     "DESCRIPTION": (
@@ -189,8 +189,25 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # PATCH /cart sets a whole line: its body is not a partial update.
+    "COMPONENT_SPLIT_PATCH": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "cloudcart.openapi.postprocess_common",
     ],
 }
+
+# Write throttles per client (cloudcart.throttling), counted in a shared DynamoDB table so all
+# workers and hosts enforce one limit. "N/s|m|h|d"; empty disables a scope.
+THROTTLE_TABLE = env.str("THROTTLE_TABLE", default=f"{TABLE_PREFIX}throttle")
+THROTTLE_RATES = {
+    "cart_write": env.str("THROTTLE_CART_WRITE_RATE", default="120/min"),
+    "checkout": env.str("THROTTLE_CHECKOUT_RATE", default="20/min"),
+}
+# X-Forwarded-For hops to trust for the client's address: the ALB adds one in production.
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("TRUSTED_PROXY_COUNT", default=1 if IS_PRODUCTION else 0)
+
+# CSRF: Django's middleware issues the token (the browsable API's forms carry it); DRF views are
+# csrf_exempt, so cloudcart.csrf enforces it for browser writes only (header clients are exempt).
+MIDDLEWARE += ["django.middleware.csrf.CsrfViewMiddleware"]
+REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = ["cloudcart.csrf.BrowserWritesNeedCsrf"]

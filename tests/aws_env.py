@@ -27,3 +27,7 @@ os.environ["AWS_REGION"] = "us-east-1"
 os.environ["TABLE_PREFIX"] = f"test-{uuid.uuid4().hex[:8]}-"
 for name in ("PRODUCTS_TABLE", "CARTS_TABLE", "ORDERS_TABLE", "IDEMPOTENCY_TABLE"):
     os.environ.pop(name, None)
+# The whole session is one client (127.0.0.1): tests that are not about throttling must not hit
+# the production rates. tests/ops/test_throttling.py sets its own.
+os.environ.setdefault("THROTTLE_CART_WRITE_RATE", "100000/min")
+os.environ.setdefault("THROTTLE_CHECKOUT_RATE", "100000/min")

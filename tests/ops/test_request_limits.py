@@ -60,3 +60,12 @@ def test_oversized_bodies_are_413_under_gunicorn_with_and_without_content_length
     small = requests.post(f"{web.url}/products", data=iter([b'{"a":', b"1}"]))
     assert small.status_code == 405
     assert small.json()["code"] == "method_not_allowed"
+
+
+def test_hostile_cart_bodies_are_400_json_over_http(web):
+    headers = {"Content-Type": "application/json", "X-Cart-Id": "n" * 32}
+    deep = b"[" * 20_000 + b"]" * 20_000  # under the size limit, far over the depth
+    for body in [deep, b'{"id": "caf\xe9", "qty": 1}', b'{"id": "1", "qty": NaN}', b'{"id": "1"']:
+        response = requests.post(f"{web.url}/cart", data=body, headers=headers, timeout=10)
+        assert response.status_code == 400, (body[:20], response.text)
+        assert response.json()["code"] == "parse_error"

@@ -1,0 +1,92 @@
+"""Per-client rate limits on writes, counted in DynamoDB so every gunicorn worker and host agrees.
+
+DRF's own throttles keep their history in Django's cache; the default LocMem cache is per process,
+so N workers (and M hosts) would each allow the full rate. DynamoDB is already our one shared,
+managed store: a fixed-window counter is one atomic `UpdateItem ... ADD hits 1` per write, needs
+no new service (no Redis/ElastiCache to run), and expires by TTL.
+"""
+
+import math
+import time
+from datetime import UTC, datetime
+
+from django.conf import settings
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
+from pynamodb.models import Model
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.throttling import SimpleRateThrottle
+
+from cloudcart.aws import DynamoMeta
+from cloudcart.logs import short_hash
+
+
+class ThrottleCounter(Model):
+    """One row per (scope, client, window): how many writes that client made in that window."""
+
+    class Meta(DynamoMeta):
+        table_name = settings.THROTTLE_TABLE
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+
+    key = UnicodeAttribute(hash_key=True)
+    hits = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
+def throttle_hit(*, key: str, window_seconds: int, now: float) -> tuple[int, float]:
+    """Count one hit for `key` in the current window; return (hits so far, seconds until it ends)."""
+    window = int(now // window_seconds)
+    window_end = (window + 1) * window_seconds
+    counter = ThrottleCounter(f"{key}#{window}")
+    counter.update(
+        actions=[
+            ThrottleCounter.hits.add(1),
+            # Kept a window past its end, then DynamoDB's TTL may delete it.
+            ThrottleCounter.expires_at.set(datetime.fromtimestamp(window_end + window_seconds, UTC)),
+        ]
+    )
+    return int(counter.hits), window_end - now
+
+
+class WriteRateThrottle(SimpleRateThrottle):
+    """Limits a client's unsafe requests (POST/PATCH/PUT/DELETE) per scope; reads are never throttled.
+
+    The client is its address (X-Forwarded-For trusted for `NUM_PROXIES` hops, i.e. the ALB), not
+    its cart id: a client can drop a cart cookie to start afresh, it cannot as easily move address.
+    Rates come from settings.THROTTLE_RATES at request time (env: THROTTLE_<SCOPE>_RATE).
+    """
+
+    def __init__(self):
+        self.wait_seconds: float | None = None
+
+    def get_rate(self):  # read per request, so settings overrides (and tests) take effect
+        return settings.THROTTLE_RATES.get(self.scope)
+
+    def allow_request(self, request, view):
+        if request.method in SAFE_METHODS:
+            return True
+        self.scope = getattr(view, "throttle_scope", None)
+        self.rate = self.get_rate()
+        if not self.scope or not self.rate:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        key = f"{self.scope}#{self.duration}#{short_hash(self.get_ident(request))}"
+        hits, remaining = throttle_hit(key=key, window_seconds=self.duration, now=time.time())
+        if hits > self.num_requests:
+            self.wait_seconds = remaining
+            return False
+        return True
+
+    def wait(self):
+        return None if self.wait_seconds is None else max(1, math.ceil(self.wait_seconds))
+
+
+def throttle_writes(*, scope: str):
+    """Class decorator: rate-limit a view's writes per client under `scope` (see THROTTLE_RATES)."""
+
+    def decorate(view_class):
+        view_class.throttle_scope = scope
+        view_class.throttle_classes = [*view_class.throttle_classes, WriteRateThrottle]
+        return view_class
+
+    return decorate
