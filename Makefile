@@ -23,7 +23,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: $(VENV)/.installed ## moto + tables + seed + gunicorn (+ worker and beat), Ctrl-C stops all
 	honcho -f Procfile start
 
-test: $(VENV)/.installed lint ## lint, then the whole suite against a real moto server
+test: $(VENV)/.installed lint browser ## lint, then the whole suite against a real moto server
 	python -m pytest
 
 lint: $(VENV)/.installed
@@ -39,3 +39,8 @@ seed: $(VENV)/.installed ## seed the running local stack; COUNT=100000 for a big
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+
+# --- Issue 7: the browser for the Playwright test, and the long fuzz run ---------------------
+.PHONY: browser fuzz
+browser: ## Debian's chromium for tests/ops/test_browser.py (apt, as root, on a clean machine)
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)

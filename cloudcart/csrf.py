@@ -27,6 +27,9 @@ def _no_response(request):  # CsrfViewMiddleware wants a get_response; we only c
 
 def csrf_failure_reason(request) -> str | None:
     """None when the request passes Django's CSRF check, else why it does not."""
+    # The token of a form post is in the body: read (and cache) the raw body first, so that parsing
+    # request.POST here leaves `request.body` readable for the view (bounded by the size limit).
+    request.body  # noqa: B018
     check = _CsrfCheck(_no_response)
     check.process_request(request)  # reads the csrftoken cookie
     return check.process_view(request, None, (), {})
