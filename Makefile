@@ -44,3 +44,5 @@ clean:
 .PHONY: browser fuzz
 browser: ## Debian's chromium for tests/ops/test_browser.py (apt, as root, on a clean machine)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+fuzz: $(VENV)/.installed ## schemathesis with fresh randomness and many more cases (FUZZ_EXAMPLES per operation)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} FUZZ_RANDOM=1 python -m pytest -p no:cacheprovider -s tests/ops/test_fuzz.py

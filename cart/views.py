@@ -23,6 +23,7 @@ from cloudcart.openapi import (
     CSRF_FAILED,
     SET_COOKIE_HEADER,
     THROTTLED,
+    CartItemRemoveRequest,
     CartSerializer,
     errors,
 )
@@ -81,6 +82,7 @@ _WRITE_ERRORS = {
         tags=["cart"],
         summary="Remove a line (with a body) or empty the cart (no body)",
         parameters=[CART_ID_PARAMETER, SET_COOKIE_HEADER],
+        request=CartItemRemoveRequest,
         examples=[OpenApiExample("Remove a line", value={"id": "1"}, request_only=True)],
         responses={200: _CART_OK, **BODY_ERRORS, **CSRF_FAILED, **THROTTLED},
     ),
