@@ -37,6 +37,11 @@ format: $(VENV)/.installed
 seed: $(VENV)/.installed ## seed the running local stack; COUNT=100000 for a big catalog
 	python manage.py seed_products --count $${COUNT:-0}
 
+# --- Benchmarks (issue 8): figures beside baselines, not pass/fail; not part of `make test` ---
+bench: $(VENV)/.installed ## wrk against the stack + baselines at 1k and 100k products (~5 min)
+	command -v wrk || (apt-get update && apt-get install -y wrk)
+	python -m tests.bench.run $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
 

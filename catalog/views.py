@@ -1,10 +1,18 @@
-"""Catalog endpoints: `GET /products`, `GET /products/{id}`, `GET /categories/{name}`."""
+"""Catalog endpoints: `GET /products`, `GET /products/{id}`, `GET /categories/{name}`.
 
-from django.utils.http import urlencode
+JSON answers come from the bounded-staleness cache (catalog/cache.py) with an `ETag` (304 on a
+matching `If-None-Match`) and `Cache-Control: max-age` within the staleness bound, so a CDN or
+the load balancer may cache them too. The browsable API (HTML) is rendered by DRF as usual.
+"""
+
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.http import parse_etags, urlencode
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.cache import catalog_json_cached
 from catalog.selectors import product_get, products_by_category, products_page
 from catalog.serializers import product_data
 from cloudcart.openapi import (
@@ -24,13 +32,42 @@ _PAGE_EXAMPLE = OpenApiExample(
 _PAGE_ERRORS = {400: errors(400, "invalid", "invalid_cursor")}
 
 
-def _page_response(request, page: Page) -> Response:
+def _page_data(request, page: Page) -> dict:
     next_url = None
     if page.next_cursor:
         query = request.GET.copy()
         query["cursor"] = page.next_cursor
         next_url = request.build_absolute_uri(f"{request.path}?{urlencode(query, doseq=True)}")
-    return Response({"results": [product_data(p) for p in page.items], "next": next_url})
+    return {"results": [product_data(p) for p in page.items], "next": next_url}
+
+
+def _etag_matches(request, etag: str) -> bool:
+    """If-None-Match uses the weak comparison (RFC 9110 13.1.2): a proxy may have added `W/`."""
+    tags = parse_etags(request.META.get("HTTP_IF_NONE_MATCH", ""))
+    return "*" in tags or any(tag.removeprefix("W/") == etag for tag in tags)
+
+
+class CatalogReadView(APIView):
+    """A public catalog read: subclasses say what `data()` is; this serves it fast and cacheable."""
+
+    def data(self, request, **kwargs):
+        raise NotImplementedError
+
+    def get(self, request, **kwargs):
+        if not isinstance(request.accepted_renderer, JSONRenderer):
+            return Response(self.data(request, **kwargs))  # the browsable API
+        # The full URL is the key: `next` links carry the host, and every query parameter counts.
+        rendered = catalog_json_cached(key=request.build_absolute_uri(), load=lambda: self.data(request, **kwargs))
+        if _etag_matches(request, rendered.etag):
+            response = HttpResponseNotModified()
+        else:
+            # Already JSON: skip DRF's renderer, which would encode the same data again.
+            response = HttpResponse(rendered.body, content_type="application/json")
+        response["ETag"] = rendered.etag
+        # A CDN or the ALB may keep it for what is left of the bound, so the staleness a client
+        # sees stays within CATALOG_CACHE_SECONDS end to end.
+        response["Cache-Control"] = f"public, max-age={rendered.fresh_for()}"
+        return response
 
 
 @extend_schema_view(
@@ -43,12 +80,12 @@ def _page_response(request, page: Page) -> Response:
         examples=[_PAGE_EXAMPLE],
     )
 )
-class ProductListView(APIView):
+class ProductListView(CatalogReadView):
     """All products, a page at a time (`limit` 1-100, default 20; follow `next`)."""
 
-    def get(self, request):
+    def data(self, request):
         page = products_page(limit=page_size(request.GET.get("limit")), cursor=request.GET.get("cursor"))
-        return _page_response(request, page)
+        return _page_data(request, page)
 
 
 @extend_schema_view(
@@ -63,11 +100,11 @@ class ProductListView(APIView):
         examples=[OpenApiExample("A product", value=PRODUCT_EXAMPLE)],
     )
 )
-class ProductDetailView(APIView):
+class ProductDetailView(CatalogReadView):
     """One product by id."""
 
-    def get(self, request, product_id: str):
-        return Response(product_data(product_get(product_id=product_id)))
+    def data(self, request, product_id: str):
+        return product_data(product_get(product_id=product_id))
 
 
 @extend_schema_view(
@@ -84,13 +121,13 @@ class ProductDetailView(APIView):
         examples=[_PAGE_EXAMPLE],
     )
 )
-class CategoryProductListView(APIView):
+class CategoryProductListView(CatalogReadView):
     """Products of one category, by name (`limit` 1-100, default 20; follow `next`)."""
 
-    def get(self, request, category: str):
+    def data(self, request, category: str):
         page = products_by_category(
             category=category,
             limit=page_size(request.GET.get("limit")),
             cursor=request.GET.get("cursor"),
         )
-        return _page_response(request, page)
+        return _page_data(request, page)

@@ -1,0 +1,351 @@
+"""`make bench`: the stack under wrk, every endpoint beside two baselines, at 1k and 100k products.
+
+Starts moto, gunicorn (deploy/gunicorn.conf.py, with the bench-only URLconf that adds the
+baselines) and, when the project has one, the Celery worker; seeds; drives each case with wrk;
+prints rps, p50 and p99 with ratios to the constant-JSON ceiling and the GetItem floor; writes
+tests/bench/results/latest.json. It reports figures and never fails on them.
+"""
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+# Before Django loads: a free moto port and the AWS environment for this process and its children
+# (tests.aws_env also turns the catalog cache off for tests: the bench keeps the caller's setting).
+_CACHE_SECONDS = os.environ.get("CATALOG_CACHE_SECONDS")
+from tests import aws_env  # noqa: E402
+from tests.aws_env import free_port  # noqa: E402
+
+if _CACHE_SECONDS is None:
+    os.environ.pop("CATALOG_CACHE_SECONDS", None)
+else:
+    os.environ["CATALOG_CACHE_SECONDS"] = _CACHE_SECONDS
+os.environ["TABLE_PREFIX"] = f"bench-{os.environ['TABLE_PREFIX'].removeprefix('test-')}"
+os.environ["DJANGO_SETTINGS_MODULE"] = "tests.bench.settings"
+
+import requests  # noqa: E402
+
+from tests.processes import ROOT, Gunicorn, MotoServer, spawn, stop  # noqa: E402
+
+RESULTS_DIR = ROOT / "tests" / "bench" / "results"
+WRK_SCRIPT = ROOT / "tests" / "bench" / "wrk.lua"
+SMALL_CATALOG = 1_000
+CATEGORY = "electronics"  # in the sample catalog and one in eight synthetic products
+
+
+@dataclass
+class Case:
+    name: str
+    path: str
+    method: str = "GET"
+    body: dict | None = None
+    headers: dict = field(default_factory=dict)
+    server: str = "app"  # "app" (cache as configured) or "uncached" (CATALOG_CACHE_SECONDS=0)
+    connections: int | None = None  # None: the run's --connections
+
+
+@dataclass
+class Figures:
+    name: str
+    catalog_size: int
+    method: str
+    path: str
+    cache: str
+    connections: int
+    requests: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    vs_ceiling: float | None = None
+    vs_floor: float | None = None
+
+
+def wrk(url: str, case: Case, *, seconds: float, threads: int, connections: int) -> dict:
+    env = {
+        **os.environ,
+        "BENCH_METHOD": case.method,
+        "BENCH_BODY": json.dumps(case.body) if case.body is not None else "",
+        "BENCH_HEADERS": "\n".join(f"{k}: {v}" for k, v in case.headers.items()),
+    }
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
+    out = subprocess.run(
+        [*args, "-s", str(WRK_SCRIPT), url], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    line = next(line for line in out.splitlines() if line.startswith("BENCH_RESULT "))
+    return json.loads(line.removeprefix("BENCH_RESULT "))
+
+
+def measure(case: Case, *, base_url: str, catalog_size: int, opts) -> Figures:
+    url = base_url + case.path
+    connections = case.connections or opts.connections
+    threads = min(opts.threads, connections)
+    if opts.warmup:
+        wrk(url, case, seconds=opts.warmup, threads=threads, connections=connections)
+    raw = wrk(url, case, seconds=opts.seconds, threads=threads, connections=connections)
+    figures = Figures(
+        name=case.name,
+        catalog_size=catalog_size,
+        method=case.method,
+        path=case.path,
+        cache="off" if case.server == "uncached" else "on",
+        connections=connections,
+        requests=raw["requests"],
+        rps=round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
+        p50_ms=round(raw["p50_us"] / 1000, 2),
+        p99_ms=round(raw["p99_us"] / 1000, 2),
+        errors=raw["non_2xx_3xx"] + raw["socket_errors"],
+    )
+    print(
+        f"  {case.name:<36} {catalog_size:>7} {figures.rps:>9.0f} rps  p50 {figures.p50_ms:>8.2f} ms"
+        f"  p99 {figures.p99_ms:>8.2f} ms  errors {figures.errors}",
+        flush=True,
+    )
+    return figures
+
+
+def seed(count: int) -> dict:
+    """`manage.py seed_products --count N` as a child process: wall time and its own peak RSS."""
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "seed_products", "--count", str(count)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"seed_products --count {count} failed ({process.returncode})")
+    seconds = time.monotonic() - started
+    return {
+        "count": count,
+        "seconds": round(seconds, 1),
+        "products_per_second": round(count / seconds),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+    }
+
+
+def process_tree_rss_mb(pid: int) -> dict[str, float]:
+    """VmRSS of a process and of all its descendants, by pid."""
+    found, todo = {}, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+        if match:
+            found[str(current)] = round(int(match.group(1)) / 1024, 1)
+        todo.extend(int(child) for child in children)
+    return found
+
+
+def procfile_command(name: str) -> str | None:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def endpoint_exists(base_url: str, path: str) -> bool:
+    return requests.options(base_url + path, timeout=5).status_code != 404
+
+
+def versions() -> dict:
+    names = ["Django", "djangorestframework", "boto3", "pynamodb", "moto", "gunicorn", "celery", "cachetools"]
+    found = {"python": platform.python_version()}
+    for name in names:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
+    found["wrk"] = wrk_version.split("[")[0].removeprefix("wrk").strip()
+    return found
+
+
+def git_commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return out.stdout.strip() or "unknown"
+
+
+def add_ratios(rows: list[Figures]) -> None:
+    by_name = {(r.name, r.catalog_size): r for r in rows}
+    ceiling = by_name.get(("ceiling: constant JSON", SMALL_CATALOG))
+    floor = by_name.get(("floor: one GetItem", SMALL_CATALOG))
+    for row in rows:
+        if ceiling and ceiling.rps:
+            row.vs_ceiling = round(row.rps / ceiling.rps, 2)
+        if floor and floor.rps:
+            row.vs_floor = round(row.rps / floor.rps, 2)
+
+
+def scale_ratios(rows: list[Figures], big: int) -> dict:
+    """Latency at `big` products over latency at 1k, per listing and cache mode."""
+    by_key = {(r.name, r.catalog_size): r for r in rows}
+    ratios = {}
+    for (name, size), row in by_key.items():
+        small = by_key.get((name, SMALL_CATALOG))
+        if size == big and small and small.p50_ms:
+            ratios[name] = {
+                "p50_ratio": round(row.p50_ms / small.p50_ms, 2),
+                "p99_ratio": round(row.p99_ms / small.p99_ms, 2) if small.p99_ms else None,
+                "rps_ratio": round(row.rps / small.rps, 2) if small.rps else None,
+            }
+    return ratios
+
+
+def print_table(rows: list[Figures]) -> None:
+    header = (
+        f"| {'case':<36} | {'products':>8} | {'rps':>7} | {'p50 ms':>7} | {'p99 ms':>8} "
+        f"| {'vs ceiling':>10} | {'vs floor':>8} | {'errors':>6} |"
+    )
+    print(header)
+    print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
+    for r in rows:
+        ceiling = f"{r.vs_ceiling:.2f}" if r.vs_ceiling is not None else "-"
+        floor = f"{r.vs_floor:.2f}" if r.vs_floor is not None else "-"
+        print(
+            f"| {r.name:<36} | {r.catalog_size:>8} | {r.rps:>7.0f} | {r.p50_ms:>7.2f} | {r.p99_ms:>8.2f} "
+            f"| {ceiling:>10} | {floor:>8} | {r.errors:>6} |"
+        )
+
+
+def catalog_cases(*, uncached: bool) -> list[Case]:
+    if not uncached:
+        return [
+            Case("GET /products/{id}", "/products/1"),
+            Case("GET /products?limit=20", "/products?limit=20"),
+            Case("GET /categories/{name}?limit=20", f"/categories/{CATEGORY}?limit=20"),
+        ]
+    # moto answers a Scan or an index Query by sorting the whole table (real DynamoDB reads one
+    # page), so uncached listings use 2 connections: service time, not a queue behind moto.
+    return [
+        Case("GET /products/{id} (cache off)", "/products/1", server="uncached"),
+        Case("GET /products (cache off, 2 conns)", "/products?limit=20", server="uncached", connections=2),
+        Case(
+            "GET /categories (cache off, 2 conns)",
+            f"/categories/{CATEGORY}?limit=20",
+            server="uncached",
+            connections=2,
+        ),
+    ]
+
+
+def run(opts) -> dict:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: `make bench` installs it (apt-get install wrk).")
+    started_at = datetime.now(UTC)
+    load_before = os.getloadavg()
+    processes = []
+    moto = MotoServer(aws_env.MOTO_PORT)
+    try:
+        print(f"moto on :{moto.port}, tables prefixed {os.environ['TABLE_PREFIX']}", flush=True)
+        moto.start()
+        processes.append(moto.process)
+        subprocess.run([sys.executable, "manage.py", "bootstrap_aws"], cwd=ROOT, check=True)
+        seeding = {"small": seed(SMALL_CATALOG)}
+        print(f"seeded {SMALL_CATALOG}: {seeding['small']}", flush=True)
+
+        web = Gunicorn(free_port(), name="bench-web")
+        processes.append(web.process)
+        uncached = Gunicorn(free_port(), env={"CATALOG_CACHE_SECONDS": "0"}, name="bench-web-uncached")
+        processes.append(uncached.process)
+        worker = None
+        worker_command = procfile_command("worker")
+        if worker_command:
+            worker = spawn(["bash", "-c", worker_command], log_name="bench-worker")
+            processes.append(worker)
+        servers = {"app": web.url, "uncached": uncached.url}
+        print(f"gunicorn (cache on) {web.url}, gunicorn (cache off) {uncached.url}", flush=True)
+
+        cases = [
+            Case("ceiling: constant JSON", "/_bench/constant"),
+            Case("floor: one GetItem", "/_bench/getitem"),
+            *catalog_cases(uncached=False),
+            *catalog_cases(uncached=True),
+        ]
+        rows = []
+        print(f"\n{len(cases)} cases at {SMALL_CATALOG} products, {opts.seconds} s each:", flush=True)
+        for case in cases:
+            rows.append(measure(case, base_url=servers[case.server], catalog_size=SMALL_CATALOG, opts=opts))
+
+        rss = {"gunicorn_mb": process_tree_rss_mb(web.process.pid)}
+        if worker:
+            rss["worker_mb"] = process_tree_rss_mb(worker.pid)
+
+        if opts.big:
+            print(f"\nseeding {opts.big} products ...", flush=True)
+            seeding["big"] = seed(opts.big)
+            print(f"seeded {opts.big}: {seeding['big']}", flush=True)
+            listings = [
+                c for c in catalog_cases(uncached=False) + catalog_cases(uncached=True) if "?" in c.path
+            ]
+            for case in listings:
+                rows.append(measure(case, base_url=servers[case.server], catalog_size=opts.big, opts=opts))
+            rss["gunicorn_mb_after_big"] = process_tree_rss_mb(web.process.pid)
+    finally:
+        for process in reversed(processes):
+            stop(process)
+
+    add_ratios(rows)
+    return {
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "command": "make bench",
+        "commit": git_commit(),
+        "machine": {
+            "cores": os.cpu_count(),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "note": "2 shared cores: other work on the machine moves absolute figures; compare ratios.",
+        },
+        "versions": versions(),
+        "settings": {
+            "wrk": f"-t{opts.threads} -c{opts.connections} -d{opts.seconds}s (+{opts.warmup}s warm-up)",
+            "gunicorn": "deploy/gunicorn.conf.py, WEB_CONCURRENCY=2",
+            "gunicorn_threads": int(os.environ.get("GUNICORN_THREADS", "4")),
+            "catalog_cache_seconds": float(os.environ.get("CATALOG_CACHE_SECONDS", "2")),
+        },
+        "seeding": seeding,
+        "results": [asdict(r) for r in rows],
+        "scale": scale_ratios(rows, opts.big) if opts.big else {},
+        "rss": rss,
+    }
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per case")
+    parser.add_argument("--warmup", type=int, default=1, help="wrk warm-up per case (0: none)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--big", type=int, default=100_000, help="large catalog size (0: skip)")
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR / "latest.json")
+    opts = parser.parse_args(argv)
+
+    report = run(opts)
+    print()
+    print_table([Figures(**r) for r in report["results"]])
+    print(f"\nseeding: {json.dumps(report['seeding'])}")
+    print(f"scale (100k / 1k): {json.dumps(report['scale'])}")
+    print(f"rss: {json.dumps(report['rss'])}")
+    print(f"machine: {json.dumps(report['machine'])}")
+    opts.output.parent.mkdir(parents=True, exist_ok=True)
+    opts.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {opts.output.relative_to(ROOT) if opts.output.is_relative_to(ROOT) else opts.output}")
+
+
+if __name__ == "__main__":
+    main()

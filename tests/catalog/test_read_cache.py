@@ -1,0 +1,152 @@
+"""The catalog read cache: bounded staleness, the off switch, ETag/304, never on cart/checkout reads."""
+
+import threading
+import time
+
+import pytest
+
+from catalog.cache import catalog_json_cached
+from catalog.models import Product
+from catalog.selectors import product_get, products_get_many
+
+BOUND = 1.5  # seconds: short, so the refresh test sleeps briefly, long enough not to flake
+
+
+@pytest.fixture
+def cache_on(settings):
+    settings.CATALOG_CACHE_SECONDS = BOUND
+
+
+@pytest.fixture
+def cache_off(settings):
+    settings.CATALOG_CACHE_SECONDS = 0
+
+
+def _reprice(product: Product, cents: int) -> None:
+    product.update(actions=[Product.price_cents.set(cents)])
+
+
+def _price(api, product: Product) -> str:
+    response = api.get(f"/products/{product.id}")
+    assert response.status_code == 200
+    return response.json()["price"]
+
+
+def test_product_is_served_from_cache_within_the_bound_and_fresh_after_it(api, make_product, cache_on):
+    product = make_product(price_cents=1000)
+    assert _price(api, product) == "10.00"
+
+    _reprice(product, 2000)
+    assert _price(api, product) == "10.00", "within the bound the cached answer is served"
+
+    time.sleep(BOUND + 0.2)
+    assert _price(api, product) == "20.00", "after the bound the product is read again"
+
+
+def test_category_page_is_cached_within_the_bound(api, make_product, cache_on):
+    first = make_product(name="Alpha", category="cache-cat")
+    url = "/categories/cache-cat?limit=5"
+    assert [p["id"] for p in api.get(url).json()["results"]] == [first.id]
+
+    make_product(name="Beta", category="cache-cat")
+
+    assert [p["id"] for p in api.get(url).json()["results"]] == [first.id]
+    assert len(api.get(url + "&x=1").json()["results"]) == 2, "another URL is another entry"
+
+
+def test_product_listing_is_cached_within_the_bound(api, catalog_empty, make_product, cache_on):
+    make_product()
+    assert len(api.get("/products").json()["results"]) == 1
+
+    make_product()
+
+    assert len(api.get("/products").json()["results"]) == 1
+
+
+def test_zero_turns_the_cache_off(api, make_product, cache_off):
+    product = make_product(price_cents=1000)
+    assert _price(api, product) == "10.00"
+
+    _reprice(product, 2000)
+
+    assert _price(api, product) == "20.00"
+    assert api.get(f"/products/{product.id}")["Cache-Control"] == "public, max-age=0"
+
+
+def test_cache_control_max_age_is_what_is_left_of_the_bound(api, make_product, cache_on):
+    product = make_product()
+    response = api.get(f"/products/{product.id}")
+    directives = dict(d.strip().partition("=")[::2] for d in response["Cache-Control"].split(","))
+    assert "public" in directives
+    assert 0 <= int(directives["max-age"]) <= BOUND
+
+
+def test_matching_if_none_match_is_304_and_a_change_gives_a_new_etag(api, make_product, cache_off):
+    product = make_product(price_cents=1000)
+    url = f"/products/{product.id}"
+    etag = api.get(url)["ETag"]
+    assert etag.startswith('"') and etag.endswith('"')
+
+    not_modified = api.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert not_modified.status_code == 304
+    assert not_modified.content == b""
+    assert not_modified["ETag"] == etag
+    assert api.get(url, HTTP_IF_NONE_MATCH=f"W/{etag}").status_code == 304, "weak comparison"
+    assert api.get(url, HTTP_IF_NONE_MATCH='"something-else"').status_code == 200
+
+    _reprice(product, 2000)
+
+    changed = api.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed.json()["price"] == "20.00"
+    assert changed["ETag"] != etag
+
+
+def test_listing_answers_304_from_the_cache(api, make_product, cache_on):
+    make_product(category="etag-cat")
+    url = "/categories/etag-cat"
+    etag = api.get(url)["ETag"]
+    assert api.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+def test_cart_and_checkout_reads_are_never_cached(api, make_product, cache_on):
+    """The selectors that cart pricing and checkout use read the table, whatever the cache holds."""
+    product = make_product(price_cents=1000)
+    assert _price(api, product) == "10.00"
+
+    _reprice(product, 2000)
+
+    assert _price(api, product) == "10.00", "the catalog view is still cached (the test is live)"
+    assert product_get(product_id=product.id, consistent=True).price_cents == 2000
+    assert products_get_many(product_ids=[product.id], consistent=True)[product.id].price_cents == 2000
+
+
+def test_browsable_api_still_renders_html(api, make_product, cache_on):
+    product = make_product()
+    response = api.get(f"/products/{product.id}", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert product.name in response.content.decode()
+
+
+def test_concurrent_misses_of_one_key_read_dynamodb_once(cache_on):
+    """When a hot entry expires, the threads asking for it wait for one read (no stampede)."""
+    calls = []
+
+    def load():
+        calls.append(1)
+        time.sleep(0.2)
+        return {"n": len(calls)}
+
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(catalog_json_cached(key="stampede", load=load)))
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(calls) == 1
+    assert {r.body for r in results} == {b'{"n":1}'}
