@@ -57,7 +57,9 @@ class CatalogReadView(APIView):
         if not isinstance(request.accepted_renderer, JSONRenderer):
             return Response(self.data(request, **kwargs))  # the browsable API
         # The full URL is the key: `next` links carry the host, and every query parameter counts.
-        rendered = catalog_json_cached(key=request.build_absolute_uri(), load=lambda: self.data(request, **kwargs))
+        rendered = catalog_json_cached(
+            key=request.build_absolute_uri(), load=lambda: self.data(request, **kwargs)
+        )
         if _etag_matches(request, rendered.etag):
             response = HttpResponseNotModified()
         else:
