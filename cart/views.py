@@ -91,9 +91,10 @@ _WRITE_ERRORS = {
 class CartView(APIView):
     """The caller's cart, kept for 7 days after the last change.
 
-    POST `{"id": "1", "qty": 2}` adds 2 units; PATCH `{"id": "1", "qty": 5}` sets the line to 5
-    (0 removes it); DELETE `{"id": "1"}` removes the line; DELETE with no body empties the cart.
-    The cart's id comes back in a `cart_id` cookie and is also accepted as header `X-Cart-Id`.
+    POST `{"id": "1", "qty": 2}` adds 2 units. PATCH `{"id": "1", "qty": 5}` sets the line to 5
+    (0 removes it; PUT does the same, for the browser's form). DELETE `{"id": "1"}` removes the
+    line; DELETE with no body empties the cart. The cart's id comes back in a `cart_id` cookie
+    and is also accepted as header `X-Cart-Id`.
     """
 
     class AddInput(serializers.Serializer):
@@ -139,6 +140,10 @@ class CartView(APIView):
         data = _validated(self.SetInput, request.data)
         cart = cart_item_set(cart_id=cart_id_for(request), product_id=data["id"], qty=data["qty"])
         return self._answer(cart)
+
+    def put(self, request):
+        """PUT is PATCH: it gives the browsable API an HTML form for setting a line."""
+        return self.patch(request)
 
     def delete(self, request):
         cart_id = cart_id_from_request(request)
