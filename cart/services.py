@@ -1,37 +1,38 @@
 """Cart writes: add to a line, set a line, remove a line, empty the cart; each atomic in DynamoDB.
 
-How the rules hold under concurrency (see the README's "Cart" section):
+How the rules hold under concurrency, with single-item conditional writes only (no
+transactions: the hot path never conflicts, and moto's transactions are not isolated):
 - A line's quantity changes with one conditional UpdateItem (`ADD qty :n` IF the line is live AND
   `qty <= min(99, stock) - n`): concurrent adds never lose an update and never pass 99.
-- The cart's head item counts its line items. A new line is created in one transaction with
-  `lines + 1` IF `lines < 50`, and removed in one with `lines - 1`: the 50-line limit is a
-  condition on one item, so concurrent new lines cannot pass it. Adding to an existing line does
-  not touch the head, so the hot path is a single UpdateItem that never conflicts.
-- The count can only drift when DynamoDB's TTL deletes expired lines behind our back (it then
-  counts too many); a write that hits the limit first deletes expired lines and recounts.
+- The cart's head item holds the set of its product ids. A new line first reserves its id with
+  `ADD products :id` IF `contains(products, :id) OR size(products) < 50`, then is written: the
+  50-line limit is one condition on one item, so concurrent new lines cannot pass it.
+- A removal deletes the line, then its id from the set. An expired line is deleted the same way
+  by the next write that sees it (before DynamoDB's TTL would delete it behind the set's back).
+  A cart whose head has expired is cleared before it is written to again.
 """
 
-import random
-import time
+import logging
 from datetime import UTC, datetime, timedelta
 
-from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.expressions.condition import size
 
 from cart.models import CART_HEAD_ID, CART_TTL, CartLine
 from cart.selectors import PricedCart, cart_items_all, cart_price, line_is_live
 from catalog.selectors import product_get
 from cloudcart.errors import CartFull, OutOfStock, QtyLimit, ServiceUnavailable
 
+logger = logging.getLogger(__name__)
+
 MAX_LINE_QTY = 99
 MAX_CART_LINES = 50
 # A line's expiry is rewritten only when it is this stale: a cart expires 7 days (minus at most
 # this) after its last write, and a busy cart does not rewrite every line on every click.
 EXPIRY_REFRESH_AFTER = timedelta(hours=1)
-# The head outlives its lines, so its count is never lost while a line is still live.
+# The head outlives its lines, so a live line always has a live head.
 HEAD_TTL_MARGIN = timedelta(days=1)
-# Attempts at one write under contention (another request creating the same line, a
-# transaction conflict); each attempt re-reads the line.
+# Attempts at one write when another request changes the same line meanwhile; each re-reads it.
 WRITE_ATTEMPTS = 10
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -41,35 +42,25 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _connection():
-    # The carts model's own connection (endpoint, credentials, timeouts from cloudcart.aws).
-    return CartLine._get_connection().connection
-
-
 def _condition_failed(exc) -> bool:
     return getattr(exc, "cause_response_code", None) == CONDITION_FAILED
 
 
-def _transaction_reasons(exc: TransactWriteError) -> list[str | None]:
-    return [reason.code if reason else None for reason in exc.cancellation_reasons]
-
-
-def _backoff(attempt: int) -> None:
-    time.sleep(random.uniform(0, 0.01 * 2**attempt))
-
-
-def _line_read(*, cart_id: str, product_id: str) -> CartLine | None:
+def _item_get(*, cart_id: str, product_id: str) -> CartLine | None:
     try:
         return CartLine.get(cart_id, product_id, consistent_read=True)
     except CartLine.DoesNotExist:
         return None
 
 
-def _line_check(*, qty: int, stock: int) -> None:
-    if qty > MAX_LINE_QTY:
-        raise QtyLimit(extra={"max_qty": MAX_LINE_QTY})
-    if qty > stock:
-        raise OutOfStock(extra={"available": stock})
+def _item_delete_if_unchanged(item: CartLine) -> bool:
+    try:
+        item.delete(condition=CartLine.expires_at == item.expires_at)
+    except DeleteError as exc:
+        if _condition_failed(exc):
+            return False
+        raise
+    return True
 
 
 def _qty_validate(qty, *, allow_zero: bool = False) -> int:
@@ -80,39 +71,88 @@ def _qty_validate(qty, *, allow_zero: bool = False) -> int:
     return qty
 
 
-def _line_create(*, cart_id: str, product_id: str, qty: int, expires_at: datetime) -> str:
-    """Create a new line and count it on the head, in one transaction. Returns "ok", "exists"
-    (someone created the line meanwhile: retry as an update), "full" or "conflict"."""
-    line = CartLine(cart_id, product_id, qty=qty, expires_at=expires_at)
+def _line_check(*, qty: int, stock: int) -> None:
+    if qty > MAX_LINE_QTY:
+        raise QtyLimit(extra={"max_qty": MAX_LINE_QTY})
+    if qty > stock:
+        # Soft check: checkout is the authority on stock.
+        raise OutOfStock(extra={"available": stock})
+
+
+def _cart_reset_if_dead(*, cart_id: str) -> None:
+    """Start a missing or dead cart from a clean slate before writing to it.
+
+    The head outlives the cart's last write by a day more than any line, so a head past its own
+    expiry means every line has expired; delete the leftovers, each only if unchanged since read.
+    """
+    now = _now()
+    head = _item_get(cart_id=cart_id, product_id=CART_HEAD_ID)
+    if head is not None and line_is_live(head, now=now):
+        return
+    for item in cart_items_all(cart_id=cart_id):
+        if not line_is_live(item, now=now):
+            _item_delete_if_unchanged(item)
+
+
+def _slot_reserve(*, cart_id: str, product_id: str, expires_at: datetime) -> bool:
+    """Put `product_id` in the head's set unless that makes more than 50. False if full."""
     head = CartLine(cart_id, CART_HEAD_ID)
     try:
-        with TransactWrite(connection=_connection()) as tx:
-            tx.save(line, condition=CartLine.product_id.does_not_exist())
-            tx.update(
-                head,
-                actions=[CartLine.lines.add(1), CartLine.expires_at.set(expires_at + HEAD_TTL_MARGIN)],
-                condition=CartLine.lines.does_not_exist() | (CartLine.lines < MAX_CART_LINES),
-            )
-    except TransactWriteError as exc:
-        line_reason, head_reason = (_transaction_reasons(exc) + [None, None])[:2]
-        if line_reason == "ConditionalCheckFailed":
-            return "exists"
-        if head_reason == "ConditionalCheckFailed":
-            return "full"
-        if exc.cause_response_code == "TransactionCanceledException" or "TransactionConflict" in (
-            line_reason,
-            head_reason,
-        ):
-            return "conflict"
+        head.update(
+            actions=[
+                CartLine.products.add({product_id}),
+                CartLine.expires_at.set(expires_at + HEAD_TTL_MARGIN),
+            ],
+            condition=(
+                CartLine.products.does_not_exist()
+                | CartLine.products.contains(product_id)
+                | (size(CartLine.products) < MAX_CART_LINES)
+            ),
+        )
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            return False
         raise
-    return "ok"
+    return True
 
 
-def _line_revive(*, line: CartLine, qty: int, expires_at: datetime) -> bool:
-    """Reuse an expired line item (already counted on the head) for a fresh quantity."""
+def _line_expire(*, line: CartLine) -> bool:
+    """Delete an expired line (only if still as read), then release its id from the head's set."""
+    if not _item_delete_if_unchanged(line):
+        return False
+    _slot_release(cart_id=line.cart_id, product_id=line.product_id)
+    return True
+
+
+def _slot_release(*, cart_id: str, product_id: str) -> None:
     try:
-        CartLine(line.cart_id, line.product_id, qty=qty, expires_at=expires_at).save(
-            condition=CartLine.expires_at == line.expires_at
+        CartLine(cart_id, CART_HEAD_ID).update(
+            actions=[CartLine.products.delete({product_id})], condition=CartLine.product_id.exists()
+        )
+    except UpdateError as exc:
+        if not _condition_failed(exc):
+            raise
+
+
+def _expired_lines_drop(*, cart_id: str) -> int:
+    """Delete the cart's expired lines and release their ids; return how many went.
+
+    Ids with no line item at all are kept: they may be reserved by a request that is writing
+    its line right now, and releasing them would let the cart pass 50.
+    """
+    now = _now()
+    return sum(
+        _line_expire(line=item)
+        for item in cart_items_all(cart_id=cart_id)
+        if not item.is_head and not line_is_live(item, now=now)
+    )
+
+
+def _line_store(*, cart_id: str, product_id: str, qty: int, expires_at: datetime) -> bool:
+    """Write a new line where there is none. False if another request wrote it first."""
+    try:
+        CartLine(cart_id, product_id, qty=qty, expires_at=expires_at).save(
+            condition=CartLine.product_id.does_not_exist()
         )
     except PutError as exc:
         if _condition_failed(exc):
@@ -121,48 +161,19 @@ def _line_revive(*, line: CartLine, qty: int, expires_at: datetime) -> bool:
     return True
 
 
-def _head_recount(*, cart_id: str) -> bool:
-    """Delete expired lines and set the head's count to the lines left. True if room was made."""
-    now = _now()
-    items = cart_items_all(cart_id=cart_id)
-    head = next((item for item in items if item.is_head), None)
-    present = 0
-    for item in items:
-        if item.is_head:
-            continue
-        if line_is_live(item, now=now):
-            present += 1
-            continue
-        try:
-            item.delete(condition=CartLine.expires_at == item.expires_at)
-        except DeleteError as exc:
-            if not _condition_failed(exc):
-                raise
-            present += 1  # revived meanwhile
-    if head is None or present >= MAX_CART_LINES:
-        return False
-    try:
-        # Optimistic: only if nobody changed the count since we read it.
-        head.update(actions=[CartLine.lines.set(present)], condition=CartLine.lines == head.lines)
-    except UpdateError as exc:
-        if not _condition_failed(exc):
-            raise
-    return True
-
-
 def _line_write(*, cart_id: str, product_id: str, qty: int, add: bool) -> None:
     """Add `qty` to a line (add=True) or set it to `qty`, creating the line as needed."""
     product = product_get(product_id=product_id, consistent=True)
     stock = int(product.stock)
     cap = min(MAX_LINE_QTY, stock)
-    recounted = False
-    for attempt in range(WRITE_ATTEMPTS):
+    _cart_reset_if_dead(cart_id=cart_id)
+    released = False
+    for _ in range(WRITE_ATTEMPTS):
         now = _now()
         expires_at = now + CART_TTL
-        line = _line_read(cart_id=cart_id, product_id=product_id)
+        line = _item_get(cart_id=cart_id, product_id=product_id)
         if line is not None and line_is_live(line, now=now):
-            new_qty = int(line.qty) + qty if add else qty
-            _line_check(qty=new_qty, stock=stock)
+            _line_check(qty=int(line.qty) + qty if add else qty, stock=stock)
             live = CartLine.expires_at > now
             if add:
                 # Atomic: the quantity is never read-modified-written, so no concurrent add is lost.
@@ -178,66 +189,49 @@ def _line_write(*, cart_id: str, product_id: str, qty: int, add: bool) -> None:
                 if not _condition_failed(exc):
                     raise
                 continue  # changed meanwhile: re-read and judge again
-        _line_check(qty=qty, stock=stock)
         if line is not None:
-            if _line_revive(line=line, qty=qty, expires_at=expires_at):
-                return
+            # Expired: it counts for nothing; drop it, then create the line afresh from zero.
+            _line_expire(line=line)
             continue
-        outcome = _line_create(cart_id=cart_id, product_id=product_id, qty=qty, expires_at=expires_at)
-        if outcome == "ok":
-            return
-        if outcome == "full":
-            if recounted or not _head_recount(cart_id=cart_id):
+        _line_check(qty=qty, stock=stock)
+        if not _slot_reserve(cart_id=cart_id, product_id=product_id, expires_at=expires_at):
+            # Full, unless some of its lines have expired: drop those once and retry.
+            if released or not _expired_lines_drop(cart_id=cart_id):
                 raise CartFull(extra={"max_lines": MAX_CART_LINES})
-            recounted = True
+            released = True
             continue
-        if outcome == "conflict":
-            _backoff(attempt)
+        if _line_store(cart_id=cart_id, product_id=product_id, qty=qty, expires_at=expires_at):
+            return
+        # Another request wrote the line first: go round and add to (or set) it.
     raise ServiceUnavailable("The cart is busy; please retry.")
 
 
 def _line_delete(*, cart_id: str, product_id: str) -> None:
-    """Remove a line and uncount it on the head, in one transaction; a missing line is a no-op."""
-    for attempt in range(WRITE_ATTEMPTS):
-        if _line_read(cart_id=cart_id, product_id=product_id) is None:
-            return
-        try:
-            with TransactWrite(connection=_connection()) as tx:
-                tx.delete(CartLine(cart_id, product_id), condition=CartLine.product_id.exists())
-                tx.update(
-                    CartLine(cart_id, CART_HEAD_ID),
-                    actions=[CartLine.lines.add(-1)],
-                    condition=CartLine.lines > 0,
-                )
-            return
-        except TransactWriteError as exc:
-            line_reason, head_reason = (_transaction_reasons(exc) + [None, None])[:2]
-            if line_reason == "ConditionalCheckFailed":
-                return  # already gone
-            if head_reason == "ConditionalCheckFailed":
-                # No count to lower (the cart was emptied meanwhile): just delete the line.
-                CartLine(cart_id, product_id).delete()
-                return
-            _backoff(attempt)
-    raise ServiceUnavailable("The cart is busy; please retry.")
+    """Delete the line, then release its id from the head's set; a missing line is a no-op."""
+    CartLine(cart_id, product_id).delete()
+    _slot_release(cart_id=cart_id, product_id=product_id)
 
 
 def _cart_after_write(*, cart_id: str) -> PricedCart:
-    """Slide the cart's expiry (lines more than an hour stale) and price the whole cart."""
+    """Slide the cart's expiry (items more than an hour stale) and price the whole cart."""
     now = _now()
     expires_at = now + CART_TTL
     live = []
     for item in cart_items_all(cart_id=cart_id):
+        if not line_is_live(item, now=now):
+            # Never resurrect an expired line by refreshing it; drop it and free its slot now,
+            # rather than when DynamoDB's TTL deletes it behind the head's back.
+            if not item.is_head:
+                _line_expire(line=item)
+            continue
         target = expires_at + HEAD_TTL_MARGIN if item.is_head else expires_at
-        if not item.is_head and not line_is_live(item, now=now):
-            continue  # expired lines stay expired; never resurrect them by refreshing
         if not item.is_head:
             live.append(item)
-        if item.expires_at is None or item.expires_at < target - EXPIRY_REFRESH_AFTER:
+        if item.expires_at < target - EXPIRY_REFRESH_AFTER:
             try:
                 item.update(
                     actions=[CartLine.expires_at.set(target)],
-                    condition=CartLine.product_id.exists() & (CartLine.expires_at == item.expires_at),
+                    condition=CartLine.expires_at == item.expires_at,
                 )
             except UpdateError as exc:
                 if not _condition_failed(exc):

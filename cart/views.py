@@ -16,6 +16,7 @@ from cart.services import (
     cart_item_remove,
     cart_item_set,
 )
+from cloudcart.errors import request_body_check
 from cloudcart.openapi import (
     BODY_ERRORS,
     CART_EXAMPLE,
@@ -118,9 +119,7 @@ class CartView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        # Django checks DATA_UPLOAD_MAX_MEMORY_SIZE only when `body` is read (DRF's parsers read
-        # the stream instead): read it here, so a too-large body is a 413 before any parsing.
-        request.body  # noqa: B018 - raises RequestDataTooBig
+        request_body_check(request)  # a too-large body is a 413 before any parsing
 
     def _answer(self, cart: PricedCart) -> Response:
         response = Response(cart_data(cart))

@@ -1,5 +1,6 @@
 """Concurrent writes to one cart over real gunicorn and moto: no lost update, limits hold."""
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
@@ -80,3 +81,38 @@ def test_concurrent_adds_never_pass_99_per_line(make_product):
     assert sum(isinstance(o, QtyLimit) for o in outcomes) == 11
     assert not [o for o in outcomes if isinstance(o, Exception) and not isinstance(o, QtyLimit)]
     assert int(cart_lines_get(cart_id=cart_id)[0].qty) == 99
+
+
+def test_cookie_jar_flow_over_gunicorn(web, make_product):
+    """A browser-like client (cookie jar) keeps one cart across requests and gunicorn workers."""
+    product = make_product(price_cents=250, stock=10)
+    browser = requests.Session()
+
+    first = browser.post(f"{web.url}/cart", json={"id": product.id, "qty": 1}, timeout=30)
+    assert "HttpOnly" in first.headers["Set-Cookie"] and "SameSite=Lax" in first.headers["Set-Cookie"]
+    for _ in range(4):
+        browser.post(f"{web.url}/cart", json={"id": product.id, "qty": 1}, timeout=30)
+
+    body = browser.get(f"{web.url}/cart", timeout=30).json()
+    assert body["id"] == first.json()["id"] == browser.cookies["cart_id"]
+    assert body["items"][0]["qty"] == 5
+    assert body["subtotal"] == "12.50"
+    assert requests.get(f"{web.url}/cart", timeout=30).json()["items"] == []  # no cookie, no cart
+
+
+def test_two_megabyte_body_is_413_json_under_gunicorn(web, make_product):
+    product = make_product()
+    browser = requests.Session()
+    browser.post(f"{web.url}/cart", json={"id": product.id, "qty": 1}, timeout=30)
+
+    response = browser.post(
+        f"{web.url}/cart",
+        data=json.dumps({"id": product.id, "qty": 1, "pad": "x" * 2_000_000}),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+
+    assert response.status_code == 413
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["code"] == "request_too_large"
+    assert browser.get(f"{web.url}/cart", timeout=30).json()["items"][0]["qty"] == 1
