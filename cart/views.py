@@ -16,7 +16,6 @@ from cart.services import (
     cart_item_remove,
     cart_item_set,
 )
-from cloudcart.errors import request_body_check
 from cloudcart.openapi import (
     BODY_ERRORS,
     CART_EXAMPLE,
@@ -116,10 +115,6 @@ class CartView(APIView):
         )
         kwargs.pop("instance", None)
         return serializer_class(*args, **kwargs)
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        request_body_check(request)  # a too-large body is a 413 before any parsing
 
     def _answer(self, cart: PricedCart) -> Response:
         response = Response(cart_data(cart))

@@ -13,7 +13,19 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from cloudcart.errors import CsrfFailed
 
-_BROWSER_MARKERS = ("HTTP_ORIGIN", "HTTP_SEC_FETCH_SITE", "HTTP_COOKIE")
+_BROWSER_MARKERS = ("HTTP_ORIGIN", "HTTP_SEC_FETCH_SITE")
+
+
+def _is_browser(meta) -> bool:
+    """Origin / Sec-Fetch-Site mark a browser; so do cookies sent with a browser's User-Agent.
+
+    Cookies alone do not: `curl -c jar -b jar` (the README's cart flow) sends them too. A page
+    cannot make a browser send another User-Agent (not a CORS-safelisted header; we grant no
+    preflight), and every browser's starts with "Mozilla/".
+    """
+    if any(meta.get(marker) for marker in _BROWSER_MARKERS):
+        return True
+    return bool(meta.get("HTTP_COOKIE")) and meta.get("HTTP_USER_AGENT", "").startswith("Mozilla/")
 
 
 class _CsrfCheck(CsrfViewMiddleware):
@@ -44,7 +56,7 @@ class BrowserWritesNeedCsrf(BasePermission):
         meta = request._request.META
         if meta.get("HTTP_X_CART_ID"):
             return True
-        if not any(meta.get(marker) for marker in _BROWSER_MARKERS):
+        if not _is_browser(meta):
             return True
         reason = csrf_failure_reason(request._request)
         if reason:

@@ -101,27 +101,6 @@ class QtyLimit(ApplicationError):
     default_detail = "A cart line holds at most 99 units."
 
 
-# Read and drop at most this much of a too-large body before answering 413: a client still
-# sending when the server closes gets a TCP reset and may never see the answer.
-TOO_LARGE_DRAIN_BYTES = 16 * 1024 * 1024
-
-
-def request_body_check(request) -> None:
-    """Raise RequestDataTooBig (-> 413) now if the body is over DATA_UPLOAD_MAX_MEMORY_SIZE.
-
-    Django checks the limit only when `request.body` is read, and DRF's parsers read the stream
-    instead, so a view that parses a body calls this first (in `initial`).
-    """
-    django_request = getattr(request, "_request", request)
-    try:
-        django_request.body  # noqa: B018 - reading it is the check
-    except RequestDataTooBig:
-        remaining = TOO_LARGE_DRAIN_BYTES
-        while remaining > 0 and (chunk := django_request.read(min(remaining, 64 * 1024))):
-            remaining -= len(chunk)
-        raise
-
-
 def _retry_after() -> str:
     from django.conf import settings
 

@@ -30,6 +30,18 @@ class RequestIdMiddleware:
         return response
 
 
+# Read and drop at most this much of a refused body before answering: gunicorn closes a
+# connection with unread input, and a client still sending then gets a TCP reset that can
+# swallow the 413 (seen with a 2 MB body: "Remote end closed connection without response").
+DRAIN_MAX_BYTES = 16 * 1024 * 1024
+
+
+def _drain(request) -> None:
+    remaining = DRAIN_MAX_BYTES
+    while remaining > 0 and (chunk := request.read(min(remaining, 64 * 1024))):
+        remaining -= len(chunk)
+
+
 class BodySizeLimitMiddleware:
     """A body declared larger than DATA_UPLOAD_MAX_MEMORY_SIZE gets 413 before anything reads it.
 
@@ -46,6 +58,7 @@ class BodySizeLimitMiddleware:
             length = 0
         if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             logger.info("Refused a body of %s bytes", length)
+            _drain(request)
             exc = RequestTooLarge()
             return JsonResponse(error_body(exc.default_code, exc.detail), status=exc.status_code)
         return self.get_response(request)

@@ -71,7 +71,8 @@ class MotoServer:
 
     def start(self) -> None:
         self.process = spawn(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            # moto with DynamoDB requests serialized: see tests/moto_serialized.py for why.
+            [sys.executable, "-m", "tests.moto_serialized", "-H", "127.0.0.1", "-p", str(self.port)],
             log_name="moto",
         )
         wait_http(f"{self.url}/moto-api/", process=self.process)

@@ -23,12 +23,29 @@ def test_cross_site_form_post_is_refused_with_json_403(web, product):
     assert response.json()["code"] == "csrf_failed"
 
 
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"
+
+
 def test_cookie_write_without_token_is_refused(web, product):
     response = requests.post(
-        f"{web.url}/cart", json={"id": product.id, "qty": 1}, cookies={"cart_id": "k" * 32}, timeout=10
+        f"{web.url}/cart",
+        json={"id": product.id, "qty": 1},
+        cookies={"cart_id": "k" * 32},
+        headers={"User-Agent": BROWSER_UA},
+        timeout=10,
     )
     assert response.status_code == 403
     assert response.json()["code"] == "csrf_failed"
+
+
+def test_curl_with_a_cookie_jar_is_not_a_browser(web, product):
+    """The README's `curl -c jar -b jar` cart flow: cookies, no browser headers, no token."""
+    jar = requests.Session()
+    jar.headers["User-Agent"] = "curl/8.5.0"
+    for _ in range(2):
+        response = jar.post(f"{web.url}/cart", json={"id": product.id, "qty": 1}, timeout=10)
+        assert response.status_code == 200, response.text
+    assert response.json()["items"][0]["qty"] == 2
 
 
 def test_header_and_cookieless_api_clients_are_not_affected(web, product):

@@ -1,0 +1,50 @@
+"""moto's standalone server, with DynamoDB requests handled one at a time (what DynamoDB promises).
+
+moto 5.2.5's DynamoDB backend has no lock: its server answers requests on threads, and a
+conditional write (read the item, evaluate the condition, write) can interleave with another,
+so two concurrent `ADD products :id IF size(products) < 50` both pass at 49. Its
+TransactWriteItems is worse: it deep-copies each table first and, when any condition fails,
+puts the copy back, undoing writes other requests made meanwhile
+(moto/dynamodb/models/__init__.py, `transact_write_items`). Real DynamoDB makes every single-item
+write atomic and transactions serializable, and our code relies on exactly that; serializing
+moto's DynamoDB requests gives tests those guarantees. Other services (SQS long polls) stay
+concurrent. Same arguments as `python -m moto.server`.
+"""
+
+import sys
+import threading
+
+from moto import server as moto_server
+
+_dynamodb_lock = threading.Lock()
+
+
+class DynamoDBSerialized:
+    """WSGI wrapper: one DynamoDB request at a time; the answer is produced inside the lock."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def __getattr__(self, name):
+        return getattr(self.app, name)
+
+    def __call__(self, environ, start_response):
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            with _dynamodb_lock:
+                return list(self.app(environ, start_response))
+        return self.app(environ, start_response)
+
+
+def main(argv: list[str]) -> None:
+    real = moto_server.DomainDispatcherApplication
+
+    def serialized(create_app, *args, **kwargs):
+        return DynamoDBSerialized(real(create_app, *args, **kwargs))
+
+    # moto.server.main builds its app from this name; everything else (args, signals) is moto's.
+    moto_server.DomainDispatcherApplication = serialized
+    moto_server.main(argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
