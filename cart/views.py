@@ -77,6 +77,14 @@ _WRITE_ERRORS = {
         examples=[OpenApiExample("Set to five", value={"id": "1", "qty": 5}, request_only=True)],
         responses={200: _CART_OK, **_WRITE_ERRORS},
     ),
+    put=extend_schema(
+        operation_id="cart_item_set_put",
+        tags=["cart"],
+        summary="Same as PATCH (gives the browsable API an HTML form for setting a line)",
+        parameters=[CART_ID_PARAMETER, SET_COOKIE_HEADER],
+        examples=[OpenApiExample("Set to five", value={"id": "1", "qty": 5}, request_only=True)],
+        responses={200: _CART_OK, **_WRITE_ERRORS},
+    ),
     delete=extend_schema(
         operation_id="cart_item_remove",
         tags=["cart"],
