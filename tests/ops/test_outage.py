@@ -62,7 +62,9 @@ def _aws_backed_requests(base: str) -> list[tuple[str, str, dict]]:
 @pytest.fixture
 def outage_stack():
     port = free_port()
-    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
+    # No catalog read cache: within its 2 s bound it would (rightly) answer from memory, and this
+    # test is about what the AWS path does.
+    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "CATALOG_CACHE_SECONDS": "0"}
     moto = MotoServer(port)
     moto.start()
     web = None

@@ -60,3 +60,19 @@ def test_gunicorn_access_log_is_json_with_the_request_id(web):
     assert access[0]["status"] == 404
     assert access[0]["path"] == "/products/absent-product"
     assert access[0]["method"] == "GET"
+
+
+def test_logs_hold_no_cart_ids_or_secrets(web, make_product):
+    from django.conf import settings
+
+    product = make_product(stock=5)
+    header_cart = f"cart{uuid.uuid4().hex}"
+    requests.post(f"{web.url}/cart", json={"id": product.id, "qty": 1}, headers={"X-Cart-Id": header_cart})
+    minted = requests.post(f"{web.url}/cart", json={"id": product.id, "qty": 1}).cookies["cart_id"]
+    requests.post(
+        f"{web.url}/cart", json={"id": "missing-product", "qty": 1}, headers={"X-Cart-Id": header_cart}
+    )
+    log = web.log_path.read_text()
+    assert header_cart not in log
+    assert minted not in log
+    assert settings.SECRET_KEY not in log

@@ -1,0 +1,40 @@
+"""The request id rides in every Celery message's headers; the worker's log lines carry it.
+
+Connected once per process in CloudCartConfig.ready(), so both the web (publisher) and the
+worker (consumer) have it. The worker also keeps Django's JSON logging instead of Celery's own.
+"""
+
+import logging.config
+
+from celery import signals
+from django.conf import settings
+
+from cloudcart.logs import request_id_var
+
+HEADER = "cloudcart_request_id"
+
+
+@signals.before_task_publish.connect
+def request_id_to_headers(headers=None, **kwargs) -> None:
+    request_id = request_id_var.get()
+    if headers is not None and request_id:
+        headers[HEADER] = request_id
+
+
+@signals.task_prerun.connect
+def request_id_from_headers(task=None, **kwargs) -> None:
+    request = getattr(task, "request", None)
+    # Protocol 2 copies custom message headers onto the task's request context.
+    request_id = getattr(request, HEADER, None) or (getattr(request, "headers", None) or {}).get(HEADER)
+    request_id_var.set(request_id)
+
+
+@signals.task_postrun.connect
+def request_id_clear(**kwargs) -> None:
+    request_id_var.set(None)
+
+
+@signals.setup_logging.connect
+def worker_logging(**kwargs) -> None:
+    """Connected, so Celery leaves logging to us: the same JSON lines as the web process."""
+    logging.config.dictConfig(settings.LOGGING)
