@@ -71,5 +71,12 @@ def test_browsable_api_styled_and_cart_form_post_works(web, browser, make_produc
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "browser-cart.png"), full_page=True)
+
+    # Swagger UI renders the schema with assets served by the app (no CDN is reachable here).
+    page.goto(f"{web.url}/api/docs/")
+    page.wait_for_selector(".swagger-ui .opblock-tag", timeout=15_000)
+    assert "CloudCart API" in page.locator(".swagger-ui .info").inner_text()
+    assert page.locator(".opblock").count() >= 10
+    page.screenshot(path=str(ARTIFACTS / "browser-api-docs.png"))
     assert failed_assets == []
     page.close()
