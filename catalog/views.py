@@ -43,8 +43,21 @@ def _page_data(request, page: Page) -> dict:
 
 def _etag_matches(request, etag: str) -> bool:
     """If-None-Match uses the weak comparison (RFC 9110 13.1.2): a proxy may have added `W/`."""
-    tags = parse_etags(request.META.get("HTTP_IF_NONE_MATCH", ""))
+    header = request.META.get("HTTP_IF_NONE_MATCH")
+    if not header:
+        return False
+    tags = parse_etags(header)
     return "*" in tags or any(tag.removeprefix("W/") == etag for tag in tags)
+
+
+def _cache_key(request) -> tuple:
+    """The whole URL: `next` links carry scheme and host, and every query parameter counts.
+
+    The raw Host header is safe here: CommonMiddleware has already checked it against
+    ALLOWED_HOSTS (and it is cheaper than building the absolute URI on every hit).
+    """
+    meta = request.META
+    return (request.scheme, meta.get("HTTP_HOST", ""), request.path, meta.get("QUERY_STRING", ""))
 
 
 class CatalogReadView(APIView):
@@ -56,10 +69,7 @@ class CatalogReadView(APIView):
     def get(self, request, **kwargs):
         if not isinstance(request.accepted_renderer, JSONRenderer):
             return Response(self.data(request, **kwargs))  # the browsable API
-        # The full URL is the key: `next` links carry the host, and every query parameter counts.
-        rendered = catalog_json_cached(
-            key=request.build_absolute_uri(), load=lambda: self.data(request, **kwargs)
-        )
+        rendered = catalog_json_cached(key=_cache_key(request), load=lambda: self.data(request, **kwargs))
         if _etag_matches(request, rendered.etag):
             response = HttpResponseNotModified()
         else:

@@ -216,6 +216,6 @@ REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = ["cloudcart.csrf.BrowserWritesNee
 # Catalog GETs (product, listing, category page) may be served from a per-process cache up to
 # this many seconds old; it is also the `Cache-Control: max-age` a CDN or the ALB may honour.
 # 0 turns the cache off. Cart pricing and checkout never use it (see catalog/cache.py).
-CATALOG_CACHE_SECONDS = env.float("CATALOG_CACHE_SECONDS", default=2.0)
+CATALOG_CACHE_SECONDS = env.float("CATALOG_CACHE_SECONDS", default=5.0)
 CATALOG_CACHE_MAX_ENTRIES = env.int("CATALOG_CACHE_MAX_ENTRIES", default=2048)
 REST_FRAMEWORK["DEFAULT_CONTENT_NEGOTIATION_CLASS"] = "cloudcart.negotiation.JSONFirstNegotiation"

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from catalog.cache import catalog_json_cached
+from catalog.cache import REFRESH_AFTER, catalog_json_cached
 from catalog.models import Product
 from catalog.selectors import product_get, products_get_many
 
@@ -150,3 +150,42 @@ def test_concurrent_misses_of_one_key_read_dynamodb_once(cache_on):
 
     assert len(calls) == 1
     assert {r.body for r in results} == {b'{"n":1}'}
+
+
+def test_cart_is_priced_from_the_table_while_the_catalog_answer_is_cached(api, make_product, cache_on):
+    product = make_product(price_cents=1000)
+    assert _price(api, product) == "10.00"
+    cart_id = api.post("/cart", {"id": product.id, "qty": 1}, format="json").json()["id"]
+
+    _reprice(product, 2000)
+
+    assert _price(api, product) == "10.00", "the catalog view is still cached (the test is live)"
+    response = api.get("/cart", HTTP_X_CART_ID=cart_id)
+    assert response.json()["items"][0]["unit_price"] == "20.00"
+    assert "public" not in response.get("Cache-Control", ""), "a cart is never shared by caches"
+
+
+def _wait_for(condition, *, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_an_entry_past_half_its_life_is_served_and_reread_in_the_background(cache_on):
+    calls = []
+
+    def load():
+        calls.append(1)
+        return {"n": len(calls)}
+
+    first = catalog_json_cached(key="refresh-ahead", load=load)
+    time.sleep(BOUND * REFRESH_AFTER + 0.1)
+
+    served = catalog_json_cached(key="refresh-ahead", load=load)
+
+    assert served.body == first.body, "the reader got the current entry without waiting for a read"
+    assert _wait_for(lambda: catalog_json_cached(key="refresh-ahead", load=load).body == b'{"n":2}')
+    assert len(calls) == 2, "one background read replaced the entry"
