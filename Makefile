@@ -12,7 +12,7 @@ export AWS_ENDPOINT_URL ?= http://$(MOTO_HOST):$(MOTO_PORT)
 export HOST ?= 127.0.0.1
 export WEB_PORT ?= 8000  # honcho hands each process its own PORT, so ours has another name
 
-.PHONY: run test lint format seed synth bench clean
+.PHONY: run test lint format seed synth bench clean profile
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ seed: $(VENV)/.installed ## seed the running local stack; COUNT=100000 for a big
 bench: $(VENV)/.installed ## wrk against the stack + baselines at 1k and 100k products (~5 min)
 	command -v wrk || (apt-get update && apt-get install -y wrk)
 	python -m tests.bench.run $(BENCH_ARGS)
+
+profile: $(VENV)/.installed ## pyinstrument call trees of the hot catalog paths (PATHS="/products/1 ...")
+	python -m tests.bench.profile $(PATHS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

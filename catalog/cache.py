@@ -104,6 +104,9 @@ def _current_cache() -> _CatalogCache | None:
     global _cache
     if settings.CATALOG_CACHE_SECONDS <= 0:
         return None
+    cache = _cache
+    if cache is not None:  # the hot path takes no lock
+        return cache
     with _lock:
         if _cache is None:
             _cache = _CatalogCache(
