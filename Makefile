@@ -14,7 +14,9 @@ export WEB_PORT ?= 8000  # honcho hands each process its own PORT, so ours has a
 
 .PHONY: run test lint format seed synth bench clean profile
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-deploy.txt
+	@# The CDK (jsii) runs on node: Debian's nodejs when the machine has none.
+	command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
@@ -44,6 +46,12 @@ bench: $(VENV)/.installed ## wrk against the stack + baselines at 1k and 100k pr
 
 profile: $(VENV)/.installed ## pyinstrument call trees of the hot catalog paths (PATHS="/products/1 ...")
 	python -m tests.bench.profile $(PATHS)
+
+# The CDK app needs no AWS account to synthesize (account-agnostic stack, no lookups).
+# jsii warns loudly on Debian's node 20 (end of life); it works, the warning is noise here.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
+synth: $(VENV)/.installed ## write the CloudFormation template to deploy/cdk.out (offline)
+	cd deploy && python app.py && ls cdk.out/*.template.json
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

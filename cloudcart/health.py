@@ -39,3 +39,19 @@ def readyz(request):
     )
     response["Retry-After"] = str(settings.RETRY_AFTER_SECONDS)
     return response
+
+
+class HealthCheckMiddleware:
+    """Answers `GET /healthz` before Django validates the Host header.
+
+    The load balancer's health check sends the task's private IP as Host, which ALLOWED_HOSTS
+    rightly does not list: without this, CommonMiddleware answers 400 and no task turns healthy.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info == "/healthz" and request.method in ("GET", "HEAD"):
+            return healthz(request)
+        return self.get_response(request)

@@ -219,3 +219,11 @@ REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = ["cloudcart.csrf.BrowserWritesNee
 CATALOG_CACHE_SECONDS = env.float("CATALOG_CACHE_SECONDS", default=5.0)
 CATALOG_CACHE_MAX_ENTRIES = env.int("CATALOG_CACHE_MAX_ENTRIES", default=2048)
 REST_FRAMEWORK["DEFAULT_CONTENT_NEGOTIATION_CLASS"] = "cloudcart.negotiation.JSONFirstNegotiation"
+
+# --- Deploy (issue 6): behind the ALB --------------------------------------------------------
+# Before CommonMiddleware, which validates Host: the ALB health check's Host is the task's IP.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.common.CommonMiddleware"), "cloudcart.health.HealthCheckMiddleware"
+)
+# X-Frame-Options: DENY (asked for by `check --deploy`): nobody frames the browsable API or docs.
+MIDDLEWARE += ["django.middleware.clickjacking.XFrameOptionsMiddleware"]

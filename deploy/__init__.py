@@ -1,0 +1,1 @@
+"""Everything for AWS: the CDK app (stacks/), the container image and gunicorn's config."""

@@ -1,0 +1,30 @@
+"""The CloudCart CDK app: one stack composed of one construct per resource group."""
+
+import os
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from deploy.stacks.cloudcart_stack import CloudCartStack
+
+__all__ = ["CloudCartStack", "app_build"]
+
+
+def app_build(*, outdir: str | None = None, context: dict | None = None) -> cdk.App:
+    """The app as `cdk synth` builds it: the stack from context, checked by cdk-nag on synth."""
+    app = cdk.App(outdir=outdir, context=context)
+    # Bound to a region (ALB access logs need the region's log-delivery account) but not to an
+    # account: no lookups, so synthesis needs no credentials. The cdk CLI passes the profile's
+    # region as CDK_DEFAULT_REGION; `-c region=...` overrides it.
+    region = app.node.try_get_context("region") or os.environ.get("CDK_DEFAULT_REGION") or "us-east-1"
+    CloudCartStack(
+        app,
+        app.node.try_get_context("stackName") or "CloudCart",
+        certificate_arn=app.node.try_get_context("certificateArn"),
+        domain_name=app.node.try_get_context("domainName"),
+        env=cdk.Environment(region=region),
+        description="CloudCart: Django API on ECS Fargate, DynamoDB, SQS (issue 6)",
+    )
+    # Synthesis fails on any finding not acknowledged with a reason (cdk-nag v3 = CDK validations).
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app

@@ -1,0 +1,203 @@
+"""The CloudCart stack: composes the constructs, wires env and grants, and states the outputs."""
+
+from pathlib import Path
+
+from aws_cdk import Acknowledgment, Aws, CfnOutput, CfnParameter, Duration, Fn, Stack, Validations
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+from django.conf import settings
+
+from cloudcart.bootstrap import table_models
+from deploy.stacks.monitoring import Alarms
+from deploy.stacks.network import Network
+from deploy.stacks.queues import OrdersQueues
+from deploy.stacks.services import SeedTask, WebService, Workers
+from deploy.stacks.tables import Tables
+
+ROOT = Path(__file__).resolve().parents[2]
+# gunicorn finishes in-flight requests this long after SIGTERM (deploy/gunicorn.conf.py reads it).
+GRACEFUL_TIMEOUT = Duration.seconds(20)
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+
+
+class CloudCartStack(Stack):
+    """Everything CloudCart needs in one account and region; env-agnostic, so it synthesizes offline."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        certificate_arn: str | None = None,
+        domain_name: str | None = None,
+        image: ecs.ContainerImage | None = None,
+        nat_gateways: int = 1,
+        **kwargs,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        alarm_email = CfnParameter(
+            self,
+            "AlarmEmail",
+            type="String",
+            description="Where CloudWatch alarms are sent (confirm the subscription email).",
+            allowed_pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+            constraint_description="an email address",
+        )
+        image = image or ecs.ContainerImage.from_asset(
+            str(ROOT),
+            file="deploy/Dockerfile",
+            # Fargate tasks run on x86_64, whatever machine builds the image.
+            platform=ecr_assets.Platform.LINUX_AMD64,
+        )
+
+        tables = Tables(self, "Tables", models=table_models())
+        task_time_limit = Duration.seconds(settings.ORDER_TASK_TIME_LIMIT)
+        queues = OrdersQueues(
+            self,
+            "Queues",
+            max_receives=settings.ORDERS_MAX_RECEIVES,
+            visibility_timeout=Duration.seconds(settings.ORDERS_VISIBILITY_TIMEOUT),
+            task_time_limit=task_time_limit,
+        )
+        network = Network(self, "Network", nat_gateways=nat_gateways, log_retention=LOG_RETENTION)
+        secret_key = secretsmanager.Secret(
+            self,
+            "DjangoSecretKey",
+            description="CloudCart's Django SECRET_KEY (signs pagination cursors)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+        )
+        # Read by ECS (the execution role) at task start: the app never calls Secrets Manager.
+        secrets = {"SECRET_KEY": ecs.Secret.from_secrets_manager(secret_key)}
+
+        certificate = (
+            acm.Certificate.from_certificate_arn(self, "Certificate", certificate_arn)
+            if certificate_arn
+            else None
+        )
+        # Filled in below, once the load balancer's name exists (dicts are shared by reference).
+        environment = {
+            "DJANGO_ENV": "production",
+            "AWS_REGION": Aws.REGION,
+            "LOG_LEVEL": "INFO",
+            "ORDER_TASK_TIME_LIMIT": str(settings.ORDER_TASK_TIME_LIMIT),
+            "ORDERS_VISIBILITY_TIMEOUT": str(settings.ORDERS_VISIBILITY_TIMEOUT),
+            **tables.environment(),
+            **queues.environment(),
+        }
+        web = WebService(
+            self,
+            "Web",
+            cluster=network.cluster,
+            image=image,
+            environment=environment,
+            secrets=secrets,
+            certificate=certificate,
+            domain_name=domain_name,
+            idle_timeout=Duration.seconds(60),
+            graceful_timeout=GRACEFUL_TIMEOUT,
+            min_tasks=2,
+            max_tasks=10,
+            requests_per_task=1000,
+            log_retention=LOG_RETENTION,
+        )
+        hosts = [web.load_balancer.load_balancer_dns_name] + ([domain_name] if domain_name else [])
+        environment["ALLOWED_HOSTS"] = ",".join(hosts)
+        # The web task's environment copied `environment` before ALLOWED_HOSTS existed.
+        web.task_definition.default_container.add_environment("ALLOWED_HOSTS", ",".join(hosts))
+
+        workers = Workers(
+            self,
+            "Workers",
+            cluster=network.cluster,
+            image=image,
+            environment=environment,
+            secrets=secrets,
+            queue=queues.queue,
+            task_time_limit=task_time_limit,
+            min_workers=1,
+            max_workers=10,
+            log_retention=LOG_RETENTION,
+        )
+        seed = SeedTask(
+            self,
+            "Seed",
+            cluster=network.cluster,
+            image=image,
+            environment=environment,
+            secrets=secrets,
+            log_retention=LOG_RETENTION,
+        )
+
+        # Least privilege, through grant_* only. The web tier reads the catalog, owns carts,
+        # writes orders, idempotency keys and throttle counters, and may only *send* to the queue.
+        by_setting = tables.by_setting
+        web_role = web.task_definition.task_role
+        by_setting["PRODUCTS_TABLE"].grant_read_data(web_role)
+        for setting in ("CARTS_TABLE", "ORDERS_TABLE", "IDEMPOTENCY_TABLE", "THROTTLE_TABLE"):
+            by_setting[setting].grant_read_write_data(web_role)
+        queues.queue.grant_send_messages(web_role)
+        # The worker applies stock and order status; it consumes the queue and re-publishes
+        # (retries, the reconciler). It never touches carts, idempotency keys or throttles.
+        worker_role = workers.worker_task_definition.task_role
+        for setting in ("PRODUCTS_TABLE", "ORDERS_TABLE"):
+            by_setting[setting].grant_read_write_data(worker_role)
+        queues.queue.grant_consume_messages(worker_role)
+        queues.queue.grant_send_messages(worker_role)
+        # Beat only publishes the periodic tasks.
+        queues.queue.grant_send_messages(workers.beat_task_definition.task_role)
+        by_setting["PRODUCTS_TABLE"].grant_read_write_data(seed.task_definition.task_role)
+
+        Alarms(
+            self,
+            "Alarms",
+            load_balancer=web.load_balancer,
+            target_group=web.target_group,
+            queue=queues.queue,
+            dlq=queues.dlq,
+            email=alarm_email.value_as_string,
+            error_rate_percent=5,
+            p99_latency=Duration.seconds(1),
+            oldest_message_age=Duration.minutes(5),
+        )
+
+        CfnOutput(self, "ApiUrl", value=web.url, description="The API's base URL")
+        for setting, table in by_setting.items():
+            CfnOutput(self, f"{table.node.id}Name", value=table.table_name, description=setting)
+        CfnOutput(self, "OrdersQueueUrl", value=queues.queue.queue_url)
+        CfnOutput(self, "OrdersDlqUrl", value=queues.dlq.queue_url)
+        CfnOutput(self, "ClusterName", value=network.cluster.cluster_name)
+        CfnOutput(self, "SeedTaskDefinitionArn", value=seed.task_definition.task_definition_arn)
+        CfnOutput(self, "SeedSubnetIds", value=Fn.join(",", seed.subnets.subnet_ids))
+        CfnOutput(self, "SeedSecurityGroupId", value=seed.security_group.security_group_id)
+
+        self._acknowledge_nag_findings(web=web, tables=tables)
+
+    def _acknowledge_nag_findings(self, *, web: WebService, tables: Tables) -> None:
+        """cdk-nag AwsSolutions findings we accept across the stack, each with the reason."""
+        index_wildcards = [
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(table.node.default_child)}.Arn>/index/*]",
+                reason="grant_*_data adds the table's own indexes (table/index/*) so that Query on "
+                "a GSI works; scoped to this one table.",
+            )
+            for table in tables.by_setting.values()
+        ]
+        Validations.of(self).acknowledge(
+            *index_wildcards,
+            Acknowledgment(
+                id="AwsSolutions-ECS2",
+                reason="Only non-secret configuration (resource names, limits) is plain env; "
+                "SECRET_KEY comes from Secrets Manager.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-SMG4",
+                reason="Rotating SECRET_KEY invalidates every pagination cursor in flight: it is "
+                "rotated by hand (README), not on a schedule.",
+            ),
+        )

@@ -1,0 +1,109 @@
+"""CloudWatch alarms on the web tier and the orders queues, sent to one SNS topic by email."""
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+
+class Alarms(Construct):
+    """5xx rate and p99 latency at the ALB; age of the oldest order message; anything in the DLQ."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        load_balancer: elbv2.ApplicationLoadBalancer,
+        target_group: elbv2.ApplicationTargetGroup,
+        queue: sqs.IQueue,
+        dlq: sqs.IQueue,
+        email: str,
+        error_rate_percent: float,
+        p99_latency: Duration,
+        oldest_message_age: Duration,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # CloudWatch can publish to an encrypted topic only with a key whose policy lets it in:
+        # the AWS-managed SNS key does not, so the topic has its own key.
+        key = kms.Key(
+            self,
+            "TopicKey",
+            description="CloudCart alarm notifications",
+            enable_key_rotation=True,
+            # Protects notifications in flight, never data at rest: nothing to keep after teardown.
+            removal_policy=RemovalPolicy.DESTROY,
+            pending_window=Duration.days(7),
+        )
+        key.grant_encrypt_decrypt(iam.ServicePrincipal("cloudwatch.amazonaws.com"))
+        self.topic = sns.Topic(
+            self, "Topic", display_name="CloudCart alarms", master_key=key, enforce_ssl=True
+        )
+        self.topic.add_subscription(subscriptions.EmailSubscription(email))
+
+        one_minute = Duration.minutes(1)
+        requests = load_balancer.metrics.request_count(period=one_minute)
+        elb_5xx = load_balancer.metrics.http_code_elb(elbv2.HttpCodeElb.ELB_5XX_COUNT, period=one_minute)
+        target_5xx = load_balancer.metrics.http_code_target(
+            elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=one_minute
+        )
+        error_rate = cloudwatch.MathExpression(
+            expression="100 * (FILL(elb, 0) + FILL(target, 0)) / requests",
+            using_metrics={"requests": requests, "elb": elb_5xx, "target": target_5xx},
+            label="5xx rate (%)",
+            period=one_minute,
+        )
+        self.alarms = [
+            error_rate.create_alarm(
+                self,
+                "ErrorRate",
+                alarm_description=f"More than {error_rate_percent}% of requests answered 5xx",
+                threshold=error_rate_percent,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            target_group.metrics.target_response_time(period=one_minute, statistic="p99").create_alarm(
+                self,
+                "LatencyP99",
+                alarm_description=f"p99 target response time above {p99_latency.to_seconds()} s",
+                threshold=p99_latency.to_seconds(),
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=5,
+                datapoints_to_alarm=3,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            queue.metric_approximate_age_of_oldest_message(
+                period=one_minute, statistic="Maximum"
+            ).create_alarm(
+                self,
+                "OldestOrderMessage",
+                alarm_description="Orders wait in the queue: workers are down, stuck or too few",
+                threshold=oldest_message_age.to_seconds(),
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=3,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            dlq.metric_approximate_number_of_messages_visible(
+                period=one_minute, statistic="Maximum"
+            ).create_alarm(
+                self,
+                "DeadLetters",
+                alarm_description="An order message exhausted its deliveries and sits in the DLQ",
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+        ]
+        action = cloudwatch_actions.SnsAction(self.topic)
+        for alarm in self.alarms:
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)

@@ -1,0 +1,341 @@
+"""The ECS services that run the one image: web (behind the ALB), worker, beat; and the seed task."""
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.aws_applicationautoscaling import AdjustmentType, ScalingInterval
+from constructs import Construct
+
+WEB_PORT = 8000
+# Fargate allows at most 120 s between SIGTERM and SIGKILL.
+FARGATE_MAX_STOP_TIMEOUT = 120
+
+
+def app_task_definition(
+    scope: Construct,
+    *,
+    name: str,
+    image: ecs.ContainerImage,
+    command: list[str],
+    environment: dict[str, str],
+    secrets: dict[str, ecs.Secret],
+    cpu: int,
+    memory_mib: int,
+    log_retention: logs.RetentionDays,
+    stop_timeout: Duration,
+    port: int | None = None,
+) -> ecs.FargateTaskDefinition:
+    """A task definition with one container `name` running `command` in the app image."""
+    task_definition = ecs.FargateTaskDefinition(
+        scope,
+        "TaskDefinition",
+        cpu=cpu,
+        memory_limit_mib=memory_mib,
+        runtime_platform=ecs.RuntimePlatform(
+            operating_system_family=ecs.OperatingSystemFamily.LINUX,
+            cpu_architecture=ecs.CpuArchitecture.X86_64,
+        ),
+    )
+    log_group = logs.LogGroup(scope, "Logs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN)
+    task_definition.add_container(
+        name,
+        container_name=name,
+        image=image,
+        command=command,
+        environment=environment,
+        secrets=secrets,
+        logging=ecs.LogDrivers.aws_logs(stream_prefix=name, log_group=log_group),
+        stop_timeout=stop_timeout,
+        port_mappings=[ecs.PortMapping(container_port=port)] if port else None,
+    )
+    Validations.of(task_definition.execution_role).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions-IAM5[Resource::*]",
+            reason="ECS execution role: ecr:GetAuthorizationToken has no resource scope (the CDK's "
+            "own grant for pulling the image); the app's task role has no such wildcard.",
+        )
+    )
+    return task_definition
+
+
+class WebService(Construct):
+    """gunicorn on Fargate behind an internet-facing ALB; scaled on CPU and on requests per task."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cluster: ecs.ICluster,
+        image: ecs.ContainerImage,
+        environment: dict[str, str],
+        secrets: dict[str, ecs.Secret],
+        certificate: acm.ICertificate | None,
+        domain_name: str | None,
+        idle_timeout: Duration,
+        graceful_timeout: Duration,
+        min_tasks: int,
+        max_tasks: int,
+        requests_per_task: int,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        vpc = cluster.vpc
+        self.load_balancer = elbv2.ApplicationLoadBalancer(
+            self,
+            "LoadBalancer",
+            vpc=vpc,
+            internet_facing=True,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+            idle_timeout=idle_timeout,
+            drop_invalid_header_fields=True,
+        )
+        access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,  # the only kind ALB log delivery supports
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.load_balancer.log_access_logs(access_logs, prefix="alb")
+        Validations.of(self.load_balancer).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-EC23",
+                reason="The public API's load balancer: its listeners are open to the internet by design.",
+            )
+        )
+        Validations.of(access_logs).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-S1",
+                reason="This bucket holds the load balancer's access logs; logging access to the "
+                "log bucket itself would need yet another bucket.",
+            )
+        )
+
+        # The ALB connects from its own subnets; only those may set X-Forwarded-* for gunicorn
+        # (and the task's security group admits the ALB only).
+        alb_cidrs = [subnet.ipv4_cidr_block for subnet in vpc.public_subnets]
+        web_environment = {
+            **environment,
+            "HOST": "0.0.0.0",  # noqa: S104 - inside the task's network namespace, behind its SG
+            "PORT": str(WEB_PORT),
+            "FORWARDED_ALLOW_IPS": ",".join(alb_cidrs),
+            # Above the ALB's idle timeout: the ALB, not gunicorn, closes idle connections, so it
+            # never sends a request on a connection gunicorn has just closed (a 502).
+            "GUNICORN_KEEPALIVE": str(int(idle_timeout.to_seconds()) + 15),
+            "GUNICORN_GRACEFUL_TIMEOUT": str(int(graceful_timeout.to_seconds())),
+            # Without a certificate the ALB speaks plain HTTP: redirecting to https would loop.
+            "SECURE_SSL_REDIRECT": "true" if certificate else "false",
+            "SECURE_HSTS_PRELOAD": "true" if certificate else "false",
+        }
+        self.task_definition = app_task_definition(
+            self,
+            name="web",
+            image=image,
+            command=["gunicorn", "-c", "deploy/gunicorn.conf.py", "cloudcart.wsgi"],
+            environment=web_environment,
+            secrets=secrets,
+            cpu=512,
+            memory_mib=1024,
+            log_retention=log_retention,
+            # gunicorn finishes in-flight requests for graceful_timeout after SIGTERM.
+            stop_timeout=graceful_timeout.plus(Duration.seconds(10)),
+            port=WEB_PORT,
+        )
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=cluster,
+            task_definition=self.task_definition,
+            desired_count=min_tasks,
+            min_healthy_percent=100,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+            health_check_grace_period=Duration.seconds(60),
+        )
+
+        if certificate:
+            listener = self.load_balancer.add_listener(
+                "Https",
+                port=443,
+                protocol=elbv2.ApplicationProtocol.HTTPS,
+                certificates=[elbv2.ListenerCertificate.from_certificate_manager(certificate)],
+                ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+            )
+            self.load_balancer.add_redirect(source_port=80, target_port=443)
+        else:
+            listener = self.load_balancer.add_listener(
+                "Http", port=80, protocol=elbv2.ApplicationProtocol.HTTP
+            )
+        self.target_group = listener.add_targets(
+            "Web",
+            port=WEB_PORT,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            targets=[self.service.load_balancer_target(container_name="web", container_port=WEB_PORT)],
+            health_check=elbv2.HealthCheck(
+                path="/healthz",
+                healthy_http_codes="200",
+                interval=Duration.seconds(15),
+                timeout=Duration.seconds(5),
+                healthy_threshold_count=2,
+                unhealthy_threshold_count=3,
+            ),
+            # Shorter than gunicorn's graceful timeout: requests drain before the task stops.
+            deregistration_delay=Duration.seconds(min(30, int(graceful_timeout.to_seconds()))),
+        )
+
+        scaling = self.service.auto_scale_task_count(min_capacity=min_tasks, max_capacity=max_tasks)
+        scaling.scale_on_cpu_utilization(
+            "Cpu",
+            target_utilization_percent=60,
+            scale_in_cooldown=Duration.seconds(300),
+            scale_out_cooldown=Duration.seconds(60),
+        )
+        scaling.scale_on_request_count(
+            "Requests",
+            requests_per_target=requests_per_task,
+            target_group=self.target_group,
+            scale_in_cooldown=Duration.seconds(300),
+            scale_out_cooldown=Duration.seconds(60),
+        )
+
+        scheme = "https" if certificate else "http"
+        self.url = f"{scheme}://{domain_name or self.load_balancer.load_balancer_dns_name}"
+
+
+class Workers(Construct):
+    """Celery workers scaled on the orders queue's depth, and exactly one Celery beat."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cluster: ecs.ICluster,
+        image: ecs.ContainerImage,
+        environment: dict[str, str],
+        secrets: dict[str, ecs.Secret],
+        queue: sqs.IQueue,
+        task_time_limit: Duration,
+        min_workers: int,
+        max_workers: int,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        worker = Construct(self, "Worker")
+        self.worker_task_definition = app_task_definition(
+            worker,
+            name="worker",
+            image=image,
+            command=["celery", "-A", "cloudcart", "worker", "--loglevel", "INFO"],
+            environment=environment,
+            secrets=secrets,
+            cpu=512,
+            memory_mib=1024,
+            log_retention=log_retention,
+            # Celery's warm shutdown lets the running task finish (it is bounded by the time limit).
+            stop_timeout=Duration.seconds(
+                min(FARGATE_MAX_STOP_TIMEOUT, int(task_time_limit.to_seconds()) + 30)
+            ),
+        )
+        self.worker_service = ecs.FargateService(
+            worker,
+            "Service",
+            cluster=cluster,
+            task_definition=self.worker_task_definition,
+            desired_count=min_workers,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+        )
+        scaling = self.worker_service.auto_scale_task_count(
+            min_capacity=min_workers, max_capacity=max_workers
+        )
+        scaling.scale_on_metric(
+            "QueueDepth",
+            metric=queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            scaling_steps=[
+                ScalingInterval(upper=0, change=-1),
+                ScalingInterval(lower=20, change=+1),
+                ScalingInterval(lower=200, change=+3),
+            ],
+            adjustment_type=AdjustmentType.CHANGE_IN_CAPACITY,
+            cooldown=Duration.seconds(120),
+        )
+
+        beat = Construct(self, "Beat")
+        self.beat_task_definition = app_task_definition(
+            beat,
+            name="beat",
+            image=image,
+            # The image's files belong to root: beat keeps its schedule file in /tmp.
+            command=[
+                "celery",
+                "-A",
+                "cloudcart",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                "/tmp/celerybeat-schedule",  # noqa: S108 - the task's own private /tmp
+            ],
+            environment=environment,
+            secrets=secrets,
+            cpu=256,
+            memory_mib=512,
+            log_retention=log_retention,
+            stop_timeout=Duration.seconds(10),
+        )
+        # One beat, ever: two would publish every periodic task twice. During a deployment the
+        # old task stops before the new one starts (max 100 %, min 0 %).
+        self.beat_service = ecs.FargateService(
+            beat,
+            "Service",
+            cluster=cluster,
+            task_definition=self.beat_task_definition,
+            desired_count=1,
+            min_healthy_percent=0,
+            max_healthy_percent=100,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+        )
+
+
+class SeedTask(Construct):
+    """A one-off task (`aws ecs run-task`, see the README) that seeds the deployed catalog."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cluster: ecs.ICluster,
+        image: ecs.ContainerImage,
+        environment: dict[str, str],
+        secrets: dict[str, ecs.Secret],
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.task_definition = app_task_definition(
+            self,
+            name="seed",
+            image=image,
+            command=["python", "manage.py", "seed_products"],
+            environment=environment,
+            secrets=secrets,
+            cpu=512,
+            memory_mib=1024,
+            log_retention=log_retention,
+            stop_timeout=Duration.seconds(30),
+        )
+        # Outbound only (AWS APIs); nothing connects to a seed task.
+        self.security_group = ec2.SecurityGroup(
+            self, "SecurityGroup", vpc=cluster.vpc, description="CloudCart seed task: egress only"
+        )
+        self.subnets = cluster.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)

@@ -1,0 +1,80 @@
+"""The CDK app synthesized once per session (jsii starts node: seconds), in its two shapes."""
+
+import functools
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-0123456789ab"
+DOMAIN_NAME = "api.example.com"
+REGION = "us-east-1"
+
+
+@dataclass
+class Synthesized:
+    outdir: Path
+    template_json: dict
+    nag_failure: str | None  # the validation error, when cdk-nag (or another check) failed
+
+    @functools.cached_property
+    def template(self):
+        from aws_cdk.assertions import Template
+
+        return Template.from_json(self.template_json)
+
+    @property
+    def resources(self) -> dict:
+        return self.template_json["Resources"]
+
+    def of_type(self, resource_type: str) -> dict:
+        return {k: v for k, v in self.resources.items() if v["Type"] == resource_type}
+
+    def containers(self) -> dict[str, dict]:
+        """Container definitions by container name, each with its task definition's logical id."""
+        found = {}
+        for logical_id, task in self.of_type("AWS::ECS::TaskDefinition").items():
+            for container in task["Properties"]["ContainerDefinitions"]:
+                found[container["Name"]] = {**container, "TaskDefinition": logical_id}
+        return found
+
+    def environment(self, container_name: str) -> dict:
+        return {e["Name"]: e["Value"] for e in self.containers()[container_name]["Environment"]}
+
+
+def _synthesize(outdir: Path, context: dict) -> Synthesized:
+    from deploy.stacks import app_build
+
+    app = app_build(outdir=str(outdir), context=context)
+    failure = None
+    try:
+        app.synth()
+    except RuntimeError as exc:  # jsii's wrapper around the CDK's ValidationFailed
+        failure = str(exc)
+        report = outdir / "validation-report.json"
+        if report.exists():
+            failure += "\n" + report.read_text()
+    # The template is written before the validation plugins run, so it is there either way.
+    template = json.loads((outdir / "CloudCart.template.json").read_text())
+    return Synthesized(outdir=outdir, template_json=template, nag_failure=failure)
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory) -> dict[str, Synthesized]:
+    """{"https": with a certificate and domain (production), "http": without (a first try-out)}."""
+    # Debian's node 20 is past jsii's support window: it works, the banner is noise.
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    return {
+        "https": _synthesize(
+            tmp_path_factory.mktemp("cdk-https"),
+            {"region": REGION, "certificateArn": CERTIFICATE_ARN, "domainName": DOMAIN_NAME},
+        ),
+        "http": _synthesize(tmp_path_factory.mktemp("cdk-http"), {"region": REGION}),
+    }
+
+
+@pytest.fixture(scope="session")
+def stack(synthesized) -> Synthesized:
+    return synthesized["https"]

@@ -1,0 +1,107 @@
+"""The image and the web process as the stack runs them: gunicorn's config, health, static files."""
+
+import os
+import subprocess
+import sys
+import uuid
+
+import requests
+
+from tests.aws_env import free_port
+from tests.deploy.test_stack import ROOT, _gunicorn_conf
+from tests.processes import Gunicorn
+
+
+def test_gunicorn_takes_workers_threads_and_timeouts_from_env():
+    conf = _gunicorn_conf(WEB_CONCURRENCY="3", GUNICORN_THREADS="8", GUNICORN_GRACEFUL_TIMEOUT="25")
+    assert (conf["workers"], conf["threads"], conf["graceful_timeout"]) == (3, 8, 25)
+    defaults = _gunicorn_conf()
+    assert defaults["workers"] >= 1 and defaults["threads"] >= 1
+    assert defaults["max_requests"] > 0 and 0 < defaults["max_requests_jitter"] < defaults["max_requests"]
+    assert defaults["accesslog"] == "-"  # stdout, for the awslogs driver
+
+
+def _next_link_scheme(server_url: str, category: str) -> str:
+    response = requests.get(
+        f"{server_url}/categories/{category}?limit=1", headers={"X-Forwarded-Proto": "https"}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["next"].split("://", 1)[0]
+
+
+def test_forwarded_proto_is_trusted_only_from_allowed_addresses(web, make_product):
+    category = f"fwd-{uuid.uuid4().hex[:8]}"
+    make_product(category=category, name="a")
+    make_product(category=category, name="b")
+    # The session's gunicorn trusts 127.0.0.1 (the default): the proxy's https is believed.
+    assert _next_link_scheme(web.url, category) == "https"
+    # Trusting only the load balancer's subnets, a direct client cannot claim https.
+    untrusting = Gunicorn(
+        free_port(), env={"FORWARDED_ALLOW_IPS": "10.0.0.0/24,10.0.1.0/24"}, name="deploy-fwd"
+    )
+    try:
+        assert _next_link_scheme(untrusting.url, category) == "http"
+    finally:
+        untrusting.stop()
+
+
+def test_healthz_answers_the_load_balancers_ip_host_header(api):
+    """The ALB health check sends the task's private IP as Host; ALLOWED_HOSTS does not list it."""
+    assert api.get("/healthz", HTTP_HOST="10.0.2.117").status_code == 200
+    refused = api.get("/products", HTTP_HOST="10.0.2.117")
+    assert refused.status_code == 400
+    assert refused["Content-Type"].startswith("application/json")
+
+
+def test_image_healthcheck_passes_while_web_answers_and_fails_when_it_does_not(web):
+    script = [sys.executable, str(ROOT / "deploy" / "healthcheck.py")]
+    env = {**os.environ}
+    env["PORT"] = str(web.port)
+    assert subprocess.run(script, env=env, timeout=30).returncode == 0
+    env["PORT"] = str(free_port())  # nothing listens there
+    assert subprocess.run(script, env=env, timeout=30).returncode == 1
+
+
+def test_collectstatic_works_as_the_image_build_runs_it(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_ENV", "SECRET_KEY")}
+    env["STATIC_ROOT"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "rest_framework" / "css" / "bootstrap.min.css").exists()
+
+
+def _dockerfile() -> list[str]:
+    lines, joined = [], ""
+    for raw in (ROOT / "deploy" / "Dockerfile").read_text().splitlines():
+        if raw.lstrip().startswith("#"):
+            continue
+        joined += raw.rstrip("\\").strip() + " "
+        if not raw.endswith("\\"):
+            if joined.strip():
+                lines.append(joined.strip())
+            joined = ""
+    return lines
+
+
+def test_dockerfile_builds_one_slim_non_root_image_with_cached_requirements():
+    lines = _dockerfile()
+    assert lines[0] == "FROM python:3.11-slim"
+    copies = [line for line in lines if line.startswith("COPY")]
+    assert copies[0] == "COPY requirements.txt ." and copies[1] == "COPY . ."
+    install = next(i for i, line in enumerate(lines) if "pip install -r requirements.txt" in line)
+    assert install < lines.index("COPY . .")  # code changes do not reinstall the requirements
+    assert any("collectstatic --noinput" in line for line in lines)
+    assert any(line.startswith("ENV") and "STATIC_ROOT=" in line for line in lines)
+    (user,) = [line for line in lines if line.startswith("USER")]
+    assert user.split()[1] not in ("root", "0")
+    assert any(line.startswith("HEALTHCHECK") and "deploy/healthcheck.py" in line for line in lines)
+    assert lines[-1] == 'CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "cloudcart.wsgi"]'
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", ".git", "deploy/cdk.out", "tests"} <= set(ignored)

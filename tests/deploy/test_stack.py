@@ -1,0 +1,535 @@
+"""The synthesized CloudCart stack, asserted with aws_cdk.assertions (never on hashed logical ids)."""
+
+import runpy
+from pathlib import Path
+
+import pytest
+from aws_cdk.assertions import Match
+from django.conf import settings
+
+from cart.models import CartLine
+from catalog.models import Product
+from cloudcart import aws
+from cloudcart.bootstrap import table_models
+from cloudcart.throttling import ThrottleCounter
+from orders.models import IdempotencyKey, Order
+from tests.deploy.conftest import CERTIFICATE_ARN, DOMAIN_NAME
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_CONTAINERS = ("web", "worker", "beat", "seed")
+# The env var (= setting) that names each model's table: written out here, not derived, so a
+# wrong mapping in the stack cannot agree with itself.
+TABLE_SETTINGS = {
+    Product: "PRODUCTS_TABLE",
+    CartLine: "CARTS_TABLE",
+    Order: "ORDERS_TABLE",
+    IdempotencyKey: "IDEMPOTENCY_TABLE",
+    ThrottleCounter: "THROTTLE_TABLE",
+}
+
+
+def _ref(value) -> str:
+    assert isinstance(value, dict) and "Ref" in value, value
+    return value["Ref"]
+
+
+def _gunicorn_conf(**env) -> dict:
+    """deploy/gunicorn.conf.py evaluated with `env` as the environment."""
+    import os
+
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        return runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+# --- Tables: the PynamoDB models are the one source of truth ---------------------------------
+
+
+def test_every_model_has_its_table_and_nothing_else():
+    assert set(table_models()) == set(TABLE_SETTINGS)
+
+
+def test_tables_match_the_tables_the_app_runs_against(stack):
+    """Keys, GSIs and TTL of each deployed table equal those `bootstrap_aws` created in moto."""
+    web_env = stack.environment("web")
+    tables = stack.of_type("AWS::DynamoDB::Table")
+    assert len(tables) == len(TABLE_SETTINGS)
+    dynamodb = aws.client("dynamodb")
+    for model, setting in TABLE_SETTINGS.items():
+        deployed = tables[_ref(web_env[setting])]["Properties"]
+        local = dynamodb.describe_table(TableName=model.Meta.table_name)["Table"]
+        assert deployed["KeySchema"] == local["KeySchema"], model
+        assert sorted(deployed["AttributeDefinitions"], key=str) == sorted(
+            local["AttributeDefinitions"], key=str
+        ), model
+        local_indexes = {
+            index["IndexName"]: (index["KeySchema"], index["Projection"])
+            for index in local.get("GlobalSecondaryIndexes", [])
+        }
+        deployed_indexes = {
+            index["IndexName"]: (index["KeySchema"], index["Projection"])
+            for index in deployed.get("GlobalSecondaryIndexes", [])
+        }
+        assert deployed_indexes == local_indexes, model
+        ttl = dynamodb.describe_time_to_live(TableName=model.Meta.table_name)["TimeToLiveDescription"]
+        if ttl.get("AttributeName"):
+            assert deployed["TimeToLiveSpecification"] == {
+                "AttributeName": ttl["AttributeName"],
+                "Enabled": True,
+            }
+        else:
+            assert "TimeToLiveSpecification" not in deployed, model
+
+
+def test_tables_are_on_demand_recoverable_protected_and_retained(stack):
+    stack.template.all_resources(
+        "AWS::DynamoDB::Table",
+        {
+            "Properties": Match.object_like(
+                {
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                    "DeletionProtectionEnabled": True,
+                }
+            ),
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+        },
+    )
+
+
+def test_stored_data_outlives_the_stack(stack):
+    for resource_type in ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Logs::LogGroup"):
+        for logical_id, resource in stack.of_type(resource_type).items():
+            assert resource.get("DeletionPolicy") == "Retain", logical_id
+
+
+# --- Queues ----------------------------------------------------------------------------------
+
+
+def test_orders_queue_redrives_to_an_encrypted_dlq_after_max_receives(stack):
+    stack.template.has_resource_properties(
+        "AWS::SQS::Queue",
+        {
+            "VisibilityTimeout": settings.ORDERS_VISIBILITY_TIMEOUT,
+            "SqsManagedSseEnabled": True,
+            "RedrivePolicy": {
+                "maxReceiveCount": settings.ORDERS_MAX_RECEIVES,
+                "deadLetterTargetArn": {"Fn::GetAtt": [Match.any_value(), "Arn"]},
+            },
+        },
+    )
+    assert settings.ORDERS_MAX_RECEIVES == 5
+    assert settings.ORDERS_VISIBILITY_TIMEOUT > settings.ORDER_TASK_TIME_LIMIT
+    stack.template.all_resources_properties("AWS::SQS::Queue", {"SqsManagedSseEnabled": True})
+    # Both queues refuse plain HTTP.
+    policies = stack.template.find_resources(
+        "AWS::SQS::QueuePolicy",
+        {
+            "Properties": {
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+                            )
+                        ]
+                    )
+                }
+            }
+        },
+    )
+    assert len(policies) == 2
+
+
+def test_worker_and_queue_share_the_time_limits(stack):
+    queue = _orders_queue(stack)
+    worker_env = stack.environment("worker")
+    assert int(worker_env["ORDERS_VISIBILITY_TIMEOUT"]) == queue["Properties"]["VisibilityTimeout"]
+    assert int(worker_env["ORDER_TASK_TIME_LIMIT"]) < queue["Properties"]["VisibilityTimeout"]
+
+
+def _orders_queue(stack) -> dict:
+    (queue,) = [q for q in stack.of_type("AWS::SQS::Queue").values() if "RedrivePolicy" in q["Properties"]]
+    return queue
+
+
+def _orders_queue_id(stack) -> str:
+    (logical_id,) = [
+        k for k, q in stack.of_type("AWS::SQS::Queue").items() if "RedrivePolicy" in q["Properties"]
+    ]
+    return logical_id
+
+
+# --- Network and web tier --------------------------------------------------------------------
+
+
+def test_vpc_spans_two_availability_zones(stack):
+    stack.template.resource_count_is("AWS::EC2::VPC", 1)
+    subnets = stack.of_type("AWS::EC2::Subnet").values()
+    zones = {str(subnet["Properties"]["AvailabilityZone"]) for subnet in subnets}
+    assert len(zones) == 2
+    public = [s for s in subnets if s["Properties"].get("MapPublicIpOnLaunch")]
+    assert len(public) == 2 and len(subnets) == 4
+
+
+def test_web_is_behind_an_alb_checking_healthz(stack):
+    stack.template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        {"HealthCheckPath": "/healthz", "Matcher": {"HttpCode": "200"}, "Port": 8000, "TargetType": "ip"},
+    )
+    stack.template.has_resource_properties(
+        "AWS::ECS::Service",
+        {
+            "LaunchType": "FARGATE",
+            "LoadBalancers": [Match.object_like({"ContainerName": "web", "ContainerPort": 8000})],
+        },
+    )
+    stack.template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::LoadBalancer", {"Scheme": "internet-facing"}
+    )
+
+
+def _alb_attributes(stack) -> dict:
+    (alb,) = stack.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+    return {a["Key"]: a["Value"] for a in alb["Properties"]["LoadBalancerAttributes"]}
+
+
+def test_alb_idle_timeout_is_below_gunicorn_keepalive(stack):
+    idle = int(_alb_attributes(stack)["idle_timeout.timeout_seconds"])
+    web_env = stack.environment("web")
+    assert int(web_env["GUNICORN_KEEPALIVE"]) > idle
+    # The config file's own default holds too, for a task that lost the variable.
+    assert _gunicorn_conf()["keepalive"] > idle
+    assert _gunicorn_conf(GUNICORN_KEEPALIVE=web_env["GUNICORN_KEEPALIVE"])["keepalive"] > idle
+
+
+def test_https_listener_with_the_certificate_and_http_redirects(stack):
+    stack.template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {
+            "Port": 443,
+            "Protocol": "HTTPS",
+            "Certificates": [{"CertificateArn": CERTIFICATE_ARN}],
+            "DefaultActions": [Match.object_like({"Type": "forward"})],
+        },
+    )
+    stack.template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {
+            "Port": 80,
+            "Protocol": "HTTP",
+            "DefaultActions": [
+                Match.object_like(
+                    {"Type": "redirect", "RedirectConfig": Match.object_like({"Protocol": "HTTPS"})}
+                )
+            ],
+        },
+    )
+    stack.template.has_output("ApiUrl", {"Value": f"https://{DOMAIN_NAME}"})
+    web_env = stack.environment("web")
+    assert web_env["SECURE_SSL_REDIRECT"] == "true"
+
+
+def test_without_a_certificate_the_alb_serves_plain_http_and_django_does_not_redirect(synthesized):
+    plain = synthesized["http"]
+    plain.template.resource_count_is("AWS::ElasticLoadBalancingV2::Listener", 1)
+    plain.template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {"Port": 80, "Protocol": "HTTP", "DefaultActions": [Match.object_like({"Type": "forward"})]},
+    )
+    assert plain.environment("web")["SECURE_SSL_REDIRECT"] == "false"
+    assert plain.nag_failure is None, plain.nag_failure
+
+
+def test_web_scales_on_cpu_and_on_requests_per_task(stack):
+    stack.template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        {
+            "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingScalingPolicyConfiguration": Match.object_like(
+                {"PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}
+            ),
+        },
+    )
+    stack.template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        {
+            "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingScalingPolicyConfiguration": Match.object_like(
+                {
+                    "PredefinedMetricSpecification": Match.object_like(
+                        {"PredefinedMetricType": "ALBRequestCountPerTarget"}
+                    )
+                }
+            ),
+        },
+    )
+
+
+def test_forwarded_headers_are_trusted_from_the_load_balancer_subnets_only(stack):
+    public_cidrs = {
+        s["Properties"]["CidrBlock"]
+        for s in stack.of_type("AWS::EC2::Subnet").values()
+        if s["Properties"].get("MapPublicIpOnLaunch")
+    }
+    allowed = stack.environment("web")["FORWARDED_ALLOW_IPS"].split(",")
+    assert set(allowed) == public_cidrs
+    assert "*" not in allowed
+
+
+def test_stop_timeouts_cover_gunicorn_drain_and_the_longest_task(stack):
+    containers = stack.containers()
+    web_env = stack.environment("web")
+    assert containers["web"]["StopTimeout"] > int(web_env["GUNICORN_GRACEFUL_TIMEOUT"])
+    assert containers["worker"]["StopTimeout"] > settings.ORDER_TASK_TIME_LIMIT
+    assert containers["worker"]["StopTimeout"] <= 120  # Fargate's maximum
+
+
+# --- Worker and beat -------------------------------------------------------------------------
+
+
+def test_processes_run_the_one_image_by_command(stack):
+    containers = stack.containers()
+    assert set(containers) == set(APP_CONTAINERS)
+    images = {str(c["Image"]) for c in containers.values()}
+    assert len(images) == 1
+    assert containers["web"]["Command"][:3] == ["gunicorn", "-c", "deploy/gunicorn.conf.py"]
+    assert containers["worker"]["Command"][:4] == ["celery", "-A", "cloudcart", "worker"]
+    assert containers["beat"]["Command"][:4] == ["celery", "-A", "cloudcart", "beat"]
+    assert containers["seed"]["Command"] == ["python", "manage.py", "seed_products"]
+
+
+def _service_of(stack, container_name: str) -> tuple[str, dict]:
+    task = stack.containers()[container_name]["TaskDefinition"]
+    (found,) = [
+        (k, s)
+        for k, s in stack.of_type("AWS::ECS::Service").items()
+        if s["Properties"]["TaskDefinition"] == {"Ref": task}
+    ]
+    return found
+
+
+def _scalable_targets_of(stack, service_id: str) -> list[dict]:
+    def mentions(value) -> bool:
+        return service_id in str(value)
+
+    return [t for t in stack.of_type("AWS::ApplicationAutoScaling::ScalableTarget").values() if mentions(t)]
+
+
+def test_exactly_one_beat_task_ever(stack):
+    beats = [c for c in stack.containers().values() if "beat" in c["Command"]]
+    assert len(beats) == 1
+    service_id, service = _service_of(stack, "beat")
+    assert service["Properties"]["DesiredCount"] == 1
+    deployment = service["Properties"]["DeploymentConfiguration"]
+    assert deployment["MaximumPercent"] == 100 and deployment["MinimumHealthyPercent"] == 0
+    assert _scalable_targets_of(stack, service_id) == []
+    # The seed task is a task definition only: no service keeps one running.
+    assert len(stack.of_type("AWS::ECS::Service")) == 3
+
+
+def test_worker_scales_on_orders_queue_depth(stack):
+    service_id, _ = _service_of(stack, "worker")
+    (target,) = _scalable_targets_of(stack, service_id)
+    assert target["Properties"]["MinCapacity"] >= 1
+    stack.template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        {
+            "PolicyType": "StepScaling",
+            "StepScalingPolicyConfiguration": Match.object_like({"AdjustmentType": "ChangeInCapacity"}),
+        },
+    )
+    queue_id = _orders_queue_id(stack)
+    stack.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}],
+            "AlarmActions": [{"Ref": Match.string_like_regexp("QueueDepth")}],
+        },
+    )
+
+
+# --- Least privilege -------------------------------------------------------------------------
+
+
+def _statements_of(stack, container_name: str) -> list[dict]:
+    task = stack.resources[stack.containers()[container_name]["TaskDefinition"]]
+    role_id = task["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0]
+    statements = []
+    for policy in stack.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    role = stack.resources[role_id]["Properties"]
+    assert not role.get("ManagedPolicyArns") and not role.get("Policies"), "grants only, no managed policies"
+    return statements
+
+
+def _actions_on(statements: list[dict], logical_id: str) -> set[str]:
+    actions = set()
+    for statement in statements:
+        if logical_id in str(statement["Resource"]):
+            found = statement["Action"]
+            actions |= {found} if isinstance(found, str) else set(found)
+    return actions
+
+
+def _table_id(stack, setting: str) -> str:
+    return _ref(stack.environment("web")[setting])
+
+
+def test_web_can_send_to_the_queue_but_never_consume(stack):
+    web = _statements_of(stack, "web")
+    queue_actions = _actions_on(web, _orders_queue_id(stack))
+    assert "sqs:SendMessage" in queue_actions
+    assert not queue_actions & {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:PurgeQueue",
+    }
+    assert "dynamodb:PutItem" not in _actions_on(web, _table_id(stack, "PRODUCTS_TABLE"))
+    assert "dynamodb:GetItem" in _actions_on(web, _table_id(stack, "PRODUCTS_TABLE"))
+    for setting in ("CARTS_TABLE", "ORDERS_TABLE", "IDEMPOTENCY_TABLE", "THROTTLE_TABLE"):
+        assert {"dynamodb:PutItem", "dynamodb:UpdateItem"} <= _actions_on(web, _table_id(stack, setting))
+
+
+def test_worker_cannot_touch_carts(stack):
+    worker = _statements_of(stack, "worker")
+    assert _actions_on(worker, _table_id(stack, "CARTS_TABLE")) == set()
+    assert _actions_on(worker, _table_id(stack, "IDEMPOTENCY_TABLE")) == set()
+    assert _actions_on(worker, _table_id(stack, "THROTTLE_TABLE")) == set()
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= _actions_on(worker, _orders_queue_id(stack))
+    for setting in ("PRODUCTS_TABLE", "ORDERS_TABLE"):
+        assert "dynamodb:UpdateItem" in _actions_on(worker, _table_id(stack, setting))
+
+
+def test_beat_and_seed_get_only_what_they_use(stack):
+    beat = _statements_of(stack, "beat")
+    assert all(_orders_queue_id(stack) in str(s["Resource"]) for s in beat)
+    assert "sqs:ReceiveMessage" not in _actions_on(beat, _orders_queue_id(stack))
+    seed = _statements_of(stack, "seed")
+    assert all(_table_id(stack, "PRODUCTS_TABLE") in str(s["Resource"]) for s in seed)
+
+
+def test_no_task_role_has_wildcard_actions_or_resources(stack):
+    for name in APP_CONTAINERS:
+        for statement in _statements_of(stack, name):
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not any(a.endswith(":*") or a == "*" for a in actions), (name, statement)
+            assert statement["Resource"] != "*", (name, statement)
+
+
+# --- Configuration handed to the containers --------------------------------------------------
+
+
+def test_secret_key_comes_from_secrets_manager(stack):
+    (secret_id,) = stack.of_type("AWS::SecretsManager::Secret")
+    for name, container in stack.containers().items():
+        assert {"Name": "SECRET_KEY", "ValueFrom": {"Ref": secret_id}} in container["Secrets"], name
+        assert "SECRET_KEY" not in stack.environment(name), name
+
+
+def test_resource_names_reach_every_process_from_the_constructs(stack):
+    tables = stack.of_type("AWS::DynamoDB::Table")
+    queue_id = _orders_queue_id(stack)
+    for name in APP_CONTAINERS:
+        env = stack.environment(name)
+        assert env["DJANGO_ENV"] == "production"
+        assert env["AWS_REGION"] == {"Ref": "AWS::Region"}
+        assert {_ref(env[setting]) for setting in TABLE_SETTINGS.values()} == set(tables)
+        assert env["ORDERS_QUEUE_NAME"] == {"Fn::GetAtt": [queue_id, "QueueName"]}
+        assert env["ORDERS_DLQ_NAME"]["Fn::GetAtt"][1] == "QueueName"
+        assert "AWS_ENDPOINT_URL" not in env and "AWS_ACCESS_KEY_ID" not in env
+        hosts = env["ALLOWED_HOSTS"]
+        assert DOMAIN_NAME in str(hosts) and "DNSName" in str(hosts)
+
+
+def test_every_variable_the_stack_sets_is_read_by_the_app_or_gunicorn(stack):
+    """A misspelt name would be silently ignored by the app and fall back to a local default."""
+    readers = (ROOT / "cloudcart" / "settings.py").read_text() + (
+        ROOT / "deploy" / "gunicorn.conf.py"
+    ).read_text()
+    for name in APP_CONTAINERS:
+        for variable in stack.environment(name):
+            assert f'"{variable}"' in readers, (name, variable)
+
+
+def test_every_container_logs_to_a_group_with_retention(stack):
+    stack.template.all_resources_properties("AWS::Logs::LogGroup", {"RetentionInDays": Match.any_value()})
+    for name, container in stack.containers().items():
+        assert container["LogConfiguration"]["LogDriver"] == "awslogs", name
+
+
+# --- Alarms and outputs ----------------------------------------------------------------------
+
+
+def test_alarms_reach_an_email_topic(stack):
+    (topic_id,) = stack.of_type("AWS::SNS::Topic")
+    stack.template.has_resource_properties(
+        "AWS::SNS::Subscription",
+        {"Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}, "TopicArn": {"Ref": topic_id}},
+    )
+    stack.template.has_parameter("AlarmEmail", {"Type": "String"})
+    notify = {"AlarmActions": [{"Ref": topic_id}]}
+    queue_id = _orders_queue_id(stack)
+    # 5xx rate at the ALB: (ELB 5xx + target 5xx) / requests.
+    stack.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            **notify,
+            "Metrics": Match.array_with(
+                [Match.object_like({"Expression": Match.string_like_regexp(r"elb.*target.*/ requests")})]
+            ),
+        },
+    )
+    stack.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm", {**notify, "MetricName": "TargetResponseTime", "ExtendedStatistic": "p99"}
+    )
+    stack.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            **notify,
+            "MetricName": "ApproximateAgeOfOldestMessage",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}],
+        },
+    )
+    dlq_arn = _orders_queue(stack)["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]
+    dlq_id = dlq_arn["Fn::GetAtt"][0]
+    stack.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            **notify,
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}],
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+        },
+    )
+
+
+def test_outputs_give_the_url_the_tables_the_queue_and_the_seed_task(stack):
+    outputs = stack.template_json["Outputs"]
+    assert {"ApiUrl", "OrdersQueueUrl", "ClusterName", "SeedTaskDefinitionArn", "SeedSubnetIds"} <= set(
+        outputs
+    )
+    assert outputs["OrdersQueueUrl"]["Value"] == {"Ref": _orders_queue_id(stack)}
+    table_outputs = {
+        _ref(o["Value"]) for o in outputs.values() if isinstance(o["Value"], dict) and "Ref" in o["Value"]
+    }
+    assert set(stack.of_type("AWS::DynamoDB::Table")) <= table_outputs
+    seed_task = stack.containers()["seed"]["TaskDefinition"]
+    assert outputs["SeedTaskDefinitionArn"]["Value"] == {"Ref": seed_task}
+
+
+@pytest.mark.parametrize(
+    "command", ["aws ecs run-task", "SeedTaskDefinitionArn", "seed_products", "cdk deploy"]
+)
+def test_readme_documents_deploying_and_seeding(command):
+    readme = (ROOT / "README.md").read_text()
+    assert command in readme.split("## Deploy to AWS", 1)[-1]
