@@ -80,7 +80,8 @@ class CloudCartStack(Stack):
             if certificate_arn
             else None
         )
-        # Filled in below, once the load balancer's name exists (dicts are shared by reference).
+        # What every process gets; the web service adds its own (and ALLOWED_HOSTS, below, once
+        # the load balancer's name exists).
         environment = {
             "DJANGO_ENV": "production",
             "AWS_REGION": Aws.REGION,
@@ -106,10 +107,7 @@ class CloudCartStack(Stack):
             requests_per_task=1000,
             log_retention=LOG_RETENTION,
         )
-        hosts = [web.load_balancer.load_balancer_dns_name] + ([domain_name] if domain_name else [])
-        environment["ALLOWED_HOSTS"] = ",".join(hosts)
-        # The web task's environment copied `environment` before ALLOWED_HOSTS existed.
-        web.task_definition.default_container.add_environment("ALLOWED_HOSTS", ",".join(hosts))
+        environment["ALLOWED_HOSTS"] = web.allowed_hosts
 
         workers = Workers(
             self,

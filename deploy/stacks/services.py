@@ -123,8 +123,13 @@ class WebService(Construct):
         # The ALB connects from its own subnets; only those may set X-Forwarded-* for gunicorn
         # (and the task's security group admits the ALB only).
         alb_cidrs = [subnet.ipv4_cidr_block for subnet in vpc.public_subnets]
+        # The names clients reach the API by; other processes need it too (production settings).
+        self.allowed_hosts = ",".join(
+            [self.load_balancer.load_balancer_dns_name] + ([domain_name] if domain_name else [])
+        )
         web_environment = {
             **environment,
+            "ALLOWED_HOSTS": self.allowed_hosts,
             "HOST": "0.0.0.0",  # noqa: S104 - inside the task's network namespace, behind its SG
             "PORT": str(WEB_PORT),
             "FORWARDED_ALLOW_IPS": ",".join(alb_cidrs),
