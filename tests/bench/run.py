@@ -230,6 +230,62 @@ def print_table(rows: list[Figures]) -> None:
         )
 
 
+def table_lines(rows: list[Figures]) -> list[str]:
+    lines = [
+        "| case | products | rps | p50 ms | p99 ms | x ceiling | x floor | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        ceiling = f"{r.vs_ceiling:.2f}" if r.vs_ceiling is not None else "-"
+        floor = f"{r.vs_floor:.2f}" if r.vs_floor is not None else "-"
+        lines.append(
+            f"| {r.name} | {r.catalog_size:,} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} "
+            f"| {ceiling} | {floor} | {r.errors} |"
+        )
+    return lines
+
+
+def readme_block(report: dict) -> str:
+    """The README's Performance table and the facts around it, from one run's report."""
+    machine = report["machine"]
+    lines = [
+        f"Latest `make bench`: {report['started_at']}, commit `{report['commit']}`, "
+        f"{machine['cores']} cores shared with other work (load average "
+        f"{machine['load_average_before'][0]} before, {machine['load_average_after'][0]} after): "
+        "compare ratios, not absolute figures. wrk "
+        f"`{report['settings']['wrk']}`.",
+        "",
+        *table_lines([Figures(**r) for r in report["results"]]),
+        "",
+    ]
+    for seeded in report["seeding"].values():
+        lines.append(
+            f"- Seeding {seeded['count']:,} products (`manage.py seed_products --count {seeded['count']}`): "
+            f"{seeded['seconds']} s ({seeded['products_per_second']:,}/s), "
+            f"peak RSS {seeded['peak_rss_mb']} MB."
+        )
+    for name, ratio in report["scale"].items():
+        lines.append(
+            f"- {name} at {report['big_catalog']:,} vs {SMALL_CATALOG:,} products: "
+            f"p50 x{ratio['p50_ratio']}, p99 x{ratio['p99_ratio']}, rps x{ratio['rps_ratio']}."
+        )
+    for name, by_pid in report["rss"].items():
+        lines.append(f"- RSS {name.replace('_mb', '')} (MB by pid): {by_pid}.")
+    for line in report.get("notes", []):
+        lines.append(f"- {line}")
+    return "\n".join(lines)
+
+
+def readme_update(block: str) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1]
+        readme.write_text(f"{before}{start}\n{block}\n{end}{after}")
+
+
 def catalog_cases(*, uncached: bool) -> list[Case]:
     if not uncached:
         return [
@@ -352,6 +408,7 @@ def run(opts) -> dict:
         },
         "seeding": seeding,
         "results": [asdict(r) for r in rows],
+        "big_catalog": opts.big,
         "scale": scale_ratios(rows, opts.big) if opts.big else {},
         "rss": rss,
     }
@@ -365,6 +422,7 @@ def main(argv=None) -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--big", type=int, default=100_000, help="large catalog size (0: skip)")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "latest.json")
+    parser.add_argument("--no-readme", dest="readme", action="store_false", help="leave README.md alone")
     opts = parser.parse_args(argv)
 
     report = run(opts)
@@ -376,6 +434,9 @@ def main(argv=None) -> None:
     print(f"machine: {json.dumps(report['machine'])}")
     opts.output.parent.mkdir(parents=True, exist_ok=True)
     opts.output.write_text(json.dumps(report, indent=2) + "\n")
+    if opts.readme:
+        readme_update(readme_block(report))
+        print("updated the Performance table in README.md")
     print(f"\nwrote {opts.output.relative_to(ROOT) if opts.output.is_relative_to(ROOT) else opts.output}")
 
 
