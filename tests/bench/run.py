@@ -325,6 +325,29 @@ def cart_cases(base_url: str) -> list[Case]:
     ]
 
 
+BENCH_PRODUCT = "bench-stock"  # checkout buys this one: stock enough for every order of a run
+
+
+def checkout_cases(base_url: str) -> list[Case]:
+    """POST /checkout of one unit (items in the body, no cart, no Idempotency-Key): accept rate."""
+    if not endpoint_exists(base_url, "/checkout"):
+        return []
+    script = (
+        "from catalog.services import product_build; "
+        f"product_build(product_id={BENCH_PRODUCT!r}, name='Bench stock', category='bench', "
+        "price_cents=100, stock=10**9).save()"
+    )
+    subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, check=True)
+    return [
+        Case(
+            "POST /checkout (accept)",
+            "/checkout",
+            method="POST",
+            body={"items": [{"id": BENCH_PRODUCT, "qty": 1}]},
+        )
+    ]
+
+
 def run(opts) -> dict:
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: `make bench` installs it (apt-get install wrk).")
@@ -384,6 +407,12 @@ def run(opts) -> dict:
             for case in listings:
                 rows.append(measure(case, base_url=servers[case.server], catalog_size=opts.big, opts=opts))
             rss["gunicorn_mb_after_big"] = process_tree_rss_mb(web.process.pid)
+
+        # Last: the orders it queues keep the worker (and moto) busy for a while after.
+        for case in checkout_cases(web.url):
+            rows.append(measure(case, base_url=web.url, catalog_size=opts.big or SMALL_CATALOG, opts=opts))
+        if worker:
+            rss["worker_mb_after_checkout"] = process_tree_rss_mb(worker.pid)
     finally:
         for process in reversed(processes):
             stop(process)
