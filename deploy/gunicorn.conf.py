@@ -21,11 +21,12 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # After SIGTERM (ECS stopping a task), in-flight requests get this long to finish; the task's
 # stop timeout is longer, so ECS's SIGKILL never cuts them short.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
-# Recycling a worker is a safety net against leaks, not free: each restart re-imports Django and
-# starts with a cold catalog cache. At 5000 the bench saw a restart every few seconds per worker
-# under load and lost a third of its throughput (issue 8); at 100k it is a few per hour.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))
-max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "10000"))
+# Recycling a worker is a safety net against leaks, not free: each restart re-imports Django (4 s
+# of a loaded CPU) and starts with a cold catalog cache. At 5000 the bench saw a restart every few
+# seconds per worker and lost a third of its throughput; at 100k still one a minute per busy
+# worker (issue 8). At 1M it is rare even at full load.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "50000"))
 # X-Forwarded-Proto and friends are believed only from these addresses or networks. Locally the
 # proxy (if any) is on loopback; on AWS the stack sets the load balancer's subnets, and the task's
 # security group admits nothing but the load balancer, so no client can pose as it.
