@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+# Before anything imports aws_cdk (the test modules do): Debian's node 20 is past jsii's support
+# window; it works, and the banner jsii prints about it is noise.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
 CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-0123456789ab"
 DOMAIN_NAME = "api.example.com"
 REGION = "us-east-1"
@@ -64,8 +68,6 @@ def _synthesize(outdir: Path, context: dict) -> Synthesized:
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory) -> dict[str, Synthesized]:
     """{"https": with a certificate and domain (production), "http": without (a first try-out)}."""
-    # Debian's node 20 is past jsii's support window: it works, the banner is noise.
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     return {
         "https": _synthesize(
             tmp_path_factory.mktemp("cdk-https"),

@@ -282,6 +282,18 @@ def test_forwarded_headers_are_trusted_from_the_load_balancer_subnets_only(stack
     assert "*" not in allowed
 
 
+def test_only_the_load_balancer_reaches_the_tasks(stack):
+    """What makes trusting X-Forwarded-* from the ALB's subnets safe: nothing else gets in."""
+    (alb,) = stack.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+    (alb_group,) = alb["Properties"]["SecurityGroups"]
+    ingress = list(stack.of_type("AWS::EC2::SecurityGroupIngress").values())
+    assert [rule["Properties"]["SourceSecurityGroupId"] for rule in ingress] == [alb_group]
+    assert ingress[0]["Properties"]["FromPort"] == ingress[0]["Properties"]["ToPort"] == 8000
+    for logical_id, group in stack.of_type("AWS::EC2::SecurityGroup").items():
+        if {"Fn::GetAtt": [logical_id, "GroupId"]} != alb_group:
+            assert "SecurityGroupIngress" not in group["Properties"], logical_id
+
+
 def test_stop_timeouts_cover_gunicorn_drain_and_the_longest_task(stack):
     containers = stack.containers()
     web_env = stack.environment("web")
