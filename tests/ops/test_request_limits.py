@@ -69,3 +69,22 @@ def test_hostile_cart_bodies_are_400_json_over_http(web):
         response = requests.post(f"{web.url}/cart", data=body, headers=headers, timeout=10)
         assert response.status_code == 400, (body[:20], response.text)
         assert response.json()["code"] == "parse_error"
+
+
+def test_wrong_media_types_and_hosts_get_json_errors(web):
+    cases = [
+        (
+            "POST",
+            "/cart",
+            {"data": b"id=1", "headers": {"Content-Type": "text/plain", "X-Cart-Id": "m" * 32}},
+            415,
+        ),
+        ("GET", "/products", {"headers": {"Accept": "image/png"}}, 406),
+        ("GET", "/products", {"headers": {"Host": "evil.example"}}, 400),
+        ("TRACE", "/cart", {}, 405),
+    ]
+    for method, path, kwargs, status in cases:
+        response = requests.request(method, f"{web.url}{path}", timeout=10, **kwargs)
+        assert response.status_code == status, (method, path, response.status_code, response.text[:200])
+        assert response.headers["Content-Type"].startswith("application/json"), (method, path)
+        assert response.json()["code"]
