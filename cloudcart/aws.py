@@ -50,9 +50,13 @@ class DynamoMeta:
 @functools.cache
 def client(service_name: str):
     """A boto3 client for `service_name`, built once per process (boto3 clients are thread-safe)."""
+    # A service may have its own endpoint setting (SQS_ENDPOINT_URL); otherwise AWS_ENDPOINT_URL.
+    endpoint_url = (
+        getattr(settings, f"{service_name.upper()}_ENDPOINT_URL", None) or settings.AWS_ENDPOINT_URL
+    )
     return boto3.session.Session().client(
         service_name,
-        endpoint_url=settings.AWS_ENDPOINT_URL,
+        endpoint_url=endpoint_url,
         region_name=settings.AWS_REGION,
         aws_access_key_id=settings.AWS_ACCESS_KEY_ID,
         aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,

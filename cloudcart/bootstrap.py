@@ -1,13 +1,15 @@
-"""Create the DynamoDB tables (and later queues) the app needs, if missing. Safe to rerun.
+"""Create the DynamoDB tables and SQS queues the app needs, if missing. Safe to rerun.
 
 Used by `manage.py bootstrap_aws` for the local stack and by the test session. In production
 the CDK stack owns these resources and this is never run.
 """
 
+import json
 import logging
 import time
 
 from botocore.exceptions import ClientError
+from django.conf import settings
 from pynamodb.attributes import TTLAttribute
 from pynamodb.exceptions import TableError
 
@@ -74,6 +76,49 @@ def tables_create() -> list[str]:
     return created
 
 
+def queue_ensure(*, name: str, attributes: dict[str, str]) -> str:
+    """Create the queue if missing and (re)apply `attributes`; return its URL."""
+    sqs = aws.client("sqs")
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in (
+            "AWS.SimpleQueueService.NonExistentQueue",
+            "QueueDoesNotExist",
+        ):
+            raise
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        logger.info("Created queue %s", name)
+    # Also for an existing queue: a changed visibility timeout or redrive policy takes effect.
+    sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+    return url
+
+
+def queues_create() -> str:
+    """The orders queue and its dead-letter queue; return the orders queue's URL.
+
+    A message received ORDERS_MAX_RECEIVES times without being deleted moves to the DLQ. The
+    visibility timeout stays above the task's hard time limit, so a running task's message is
+    never handed to a second worker.
+    """
+    if settings.ORDERS_VISIBILITY_TIMEOUT <= settings.ORDER_TASK_TIME_LIMIT:
+        raise ValueError("ORDERS_VISIBILITY_TIMEOUT must exceed ORDER_TASK_TIME_LIMIT.")
+    sqs = aws.client("sqs")
+    dlq_url = queue_ensure(name=settings.ORDERS_DLQ_NAME, attributes={"MessageRetentionPeriod": "1209600"})
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(settings.ORDERS_MAX_RECEIVES)}
+    return queue_ensure(
+        name=settings.ORDERS_QUEUE_NAME,
+        attributes={
+            "VisibilityTimeout": str(settings.ORDERS_VISIBILITY_TIMEOUT),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )
+
+
 def aws_bootstrap(*, wait_seconds: float = 30) -> None:
     endpoint_wait(timeout_seconds=wait_seconds)
     tables_create()
+    queues_create()

@@ -38,6 +38,13 @@ ERROR_CODES = {
     "cart_full": "The cart already holds the most lines it may (50).",
     "out_of_stock": "More units than the product has in stock.",
     "qty_limit": "A cart line holds 1 to 99 units; this would go past that.",
+    # Checkout and orders (issue 5)
+    "total_mismatch": "The client's `total` differs from the server's; the body has the server's `total`.",
+    "unknown_products": "Some checkout lines name products that do not exist; see `products`.",
+    "cart_empty": "Checkout without `items` uses the caller's cart, and it is empty.",
+    "invalid_idempotency_key": "The `Idempotency-Key` header is empty or longer than 255 characters.",
+    "idempotency_key_reused": "This `Idempotency-Key` was used with a different request body.",
+    "order_not_found": "No order with this id.",
 }
 
 
@@ -99,6 +106,40 @@ class OutOfStock(ApplicationError):
 class QtyLimit(ApplicationError):
     default_code = "qty_limit"
     default_detail = "A cart line holds at most 99 units."
+
+
+# --- Checkout and orders (issue 5) ---
+class TotalMismatch(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "total_mismatch"
+    default_detail = "The total does not match the catalog prices."
+
+
+class UnknownProducts(ApplicationError):
+    default_code = "unknown_products"
+    default_detail = "Some products do not exist."
+
+
+class CartEmpty(ApplicationError):
+    default_code = "cart_empty"
+    default_detail = "The cart is empty: add items, or send them as `items`."
+
+
+class InvalidIdempotencyKey(ApplicationError):
+    default_code = "invalid_idempotency_key"
+    default_detail = "An Idempotency-Key has 1 to 255 characters."
+
+
+class IdempotencyKeyReused(ApplicationError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "idempotency_key_reused"
+    default_detail = "This Idempotency-Key was already used with a different request."
+
+
+class OrderNotFound(ApplicationError):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_code = "order_not_found"
+    default_detail = "No order with this id."
 
 
 def _retry_after() -> str:

@@ -14,8 +14,16 @@ def dynamodb_ready() -> None:
     aws.client("dynamodb").describe_table(TableName=settings.PRODUCTS_TABLE)
 
 
+def sqs_ready() -> None:
+    """The orders queue answers: checkout can publish and the worker can receive."""
+    sqs = aws.client("sqs")
+    url = settings.ORDERS_QUEUE_URL or sqs.get_queue_url(QueueName=settings.ORDERS_QUEUE_NAME)["QueueUrl"]
+    sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+
+
 # Each check raises when its dependency is not usable. Later features append theirs.
 READINESS_CHECKS = {"dynamodb": dynamodb_ready}
+READINESS_CHECKS["sqs"] = sqs_ready  # issue 5
 
 
 def healthz(request):

@@ -24,8 +24,9 @@ def parse_amount(value) -> int:
         raise ValueError("Not a decimal amount.") from exc
     if not amount.is_finite() or amount < 0:
         raise ValueError("An amount must be finite and not negative.")
-    if amount != amount.quantize(CENT):
-        raise ValueError("An amount has at most two decimal places.")
+    # Size first: quantizing a huge amount ("1e400") raises InvalidOperation instead.
     if amount > Decimal("1e12"):
         raise ValueError("An amount is too large.")
+    if amount != amount.quantize(CENT):
+        raise ValueError("An amount has at most two decimal places.")
     return int(amount * 100)

@@ -5,6 +5,7 @@ Local defaults make `make run` and `make test` work with no `.env`; production
 """
 
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import environ
 
@@ -227,3 +228,72 @@ MIDDLEWARE.insert(
 )
 # X-Frame-Options: DENY (asked for by `check --deploy`): nobody frames the browsable API or docs.
 MIDDLEWARE += ["django.middleware.clickjacking.XFrameOptionsMiddleware"]
+
+# --- Orders: checkout, Celery over SQS, the worker and the reconciler (issue 5) --------------
+# SQS may be served apart from DynamoDB (and a test points it at a dead port); default: the same.
+SQS_ENDPOINT_URL = env.str("SQS_ENDPOINT_URL", default="") or AWS_ENDPOINT_URL
+# Real AWS: the stack sets the queue's URL. Locally (moto) it is derived from the endpoint.
+ORDERS_QUEUE_URL = env.str("ORDERS_QUEUE_URL", default="")
+ORDER_MAX_LINES = 99
+ORDER_MAX_LINE_QTY = 999
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+# The reconciler re-publishes orders still PENDING this long after checkout, every interval.
+ORDERS_RECONCILE_AFTER_SECONDS = env.int("ORDERS_RECONCILE_AFTER_SECONDS", default=120)
+ORDERS_RECONCILE_INTERVAL_SECONDS = env.float("ORDERS_RECONCILE_INTERVAL_SECONDS", default=60.0)
+ORDERS_RECONCILE_BATCH = env.int("ORDERS_RECONCILE_BATCH", default=500)
+
+# Long polling: a ReceiveMessage waits up to this long for a message (SQS's maximum is 20).
+ORDERS_WAIT_TIME_SECONDS = env.int("ORDERS_WAIT_TIME_SECONDS", default=10)
+ORDERS_POLLING_INTERVAL = env.float("ORDERS_POLLING_INTERVAL", default=0.0)
+# moto's queue URLs are `{endpoint}/{account}/{name}` (it reads only the name).
+if not ORDERS_QUEUE_URL and SQS_ENDPOINT_URL:
+    ORDERS_QUEUE_URL = f"{SQS_ENDPOINT_URL.rstrip('/')}/123456789012/{ORDERS_QUEUE_NAME}"
+
+# Celery (cloudcart/celery.py reads every CELERY_* setting). The broker is the one place that
+# turns the AWS settings into kombu's terms: kombu takes the SQS endpoint from the URL's host and
+# port (it has no endpoint option); on AWS it is plain `sqs://` and boto3 finds the task role.
+_sqs_endpoint = urlsplit(SQS_ENDPOINT_URL) if SQS_ENDPOINT_URL else None
+_sqs_credentials = (
+    f"{quote(AWS_ACCESS_KEY_ID, safe='')}:{quote(AWS_SECRET_ACCESS_KEY or '', safe='')}@"
+    if AWS_ACCESS_KEY_ID
+    else ""
+)
+CELERY_BROKER_URL = f"sqs://{_sqs_credentials}{_sqs_endpoint.netloc if _sqs_endpoint else ''}"
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "region": AWS_REGION,
+    "is_secure": _sqs_endpoint is None or _sqs_endpoint.scheme == "https",
+    "visibility_timeout": ORDERS_VISIBILITY_TIMEOUT,
+    "wait_time_seconds": ORDERS_WAIT_TIME_SECONDS,
+    "polling_interval": ORDERS_POLLING_INTERVAL,
+    # Predefined: kombu never lists or creates queues (bootstrap_aws / the stack own them).
+    # Without a URL (AWS, none set) kombu finds the queue by name.
+    "predefined_queues": {ORDERS_QUEUE_NAME: {"url": ORDERS_QUEUE_URL}} if ORDERS_QUEUE_URL else {},
+    # The same bounded time as every other AWS call: a dead endpoint fails a publish in seconds.
+    "client-config": {
+        "connect_timeout": AWS_CONNECT_TIMEOUT,
+        "read_timeout": AWS_READ_TIMEOUT,
+        "retries": {"mode": "standard", "total_max_attempts": 1 + AWS_MAX_RETRIES},
+    },
+}
+CELERY_TASK_DEFAULT_QUEUE = ORDERS_QUEUE_NAME
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# A publish that fails is retried once, quickly; after that checkout answers anyway (the order
+# is stored) and the reconciler publishes it later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+# One message at a time per process: nothing sits invisible in a busy worker's prefetch buffer.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# SQS has no broadcast for remote control or events; the worker needs neither.
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "orders-reconcile": {
+        "task": "orders.tasks.orders_reconcile",
+        "schedule": ORDERS_RECONCILE_INTERVAL_SECONDS,
+    },
+}

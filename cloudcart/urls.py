@@ -10,6 +10,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("", include("catalog.urls")),
     path("", include("cart.urls")),
+    path("", include("orders.urls")),  # issue 5: checkout and orders
     # OpenAPI (issue 7): the schema and Swagger UI (assets served by the app, no CDN).
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

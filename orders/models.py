@@ -58,8 +58,14 @@ class Order(Model):
     created_at = UTCDateTimeAttribute()
     history = ListAttribute(of=StatusChange, default=list)
     request_id = UnicodeAttribute(null=True)
+    # Issue 5: the products a REJECTED order could not get (reason "out_of_stock").
+    reason_products = ListAttribute(null=True)
 
     status_index = StatusIndex()
+
+    PENDING = "PENDING"
+    CONFIRMED = "CONFIRMED"
+    REJECTED = "REJECTED"
 
 
 class IdempotencyKey(Model):

@@ -8,12 +8,10 @@ import os
 import socket
 import uuid
 
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
 
 MOTO_PORT = free_port()
 MOTO_URL = f"http://127.0.0.1:{MOTO_PORT}"
@@ -34,3 +32,11 @@ os.environ.setdefault("THROTTLE_CHECKOUT_RATE", "100000/min")
 # Tests read what they just wrote: the catalog read cache is off unless a test turns it on
 # (tests/catalog/test_read_cache.py).
 os.environ["CATALOG_CACHE_SECONDS"] = "0"
+
+# Orders (issue 5): short queue timings, so a killed worker's messages come back in seconds and
+# workers stop quickly; the queues share the run's unique prefix.
+for name in ("QUEUE_PREFIX", "ORDERS_QUEUE_NAME", "ORDERS_DLQ_NAME", "ORDERS_QUEUE_URL", "SQS_ENDPOINT_URL"):
+    os.environ.pop(name, None)
+os.environ["ORDER_TASK_TIME_LIMIT"] = "6"
+os.environ["ORDERS_VISIBILITY_TIMEOUT"] = "10"
+os.environ["ORDERS_WAIT_TIME_SECONDS"] = "1"

@@ -98,3 +98,41 @@ class Gunicorn:
 
     def stop(self) -> None:
         stop(self.process)
+
+
+class CeleryProcess:
+    """A real `celery -A cloudcart worker|beat` process (never eager mode), ready when this returns."""
+
+    def __init__(
+        self, kind: str = "worker", *, concurrency: int = 2, env: dict | None = None, name: str = "worker"
+    ) -> None:
+        self.log_path = ROOT / "tests" / "artifacts" / "logs" / f"{name}.log"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
+        args = [sys.executable, "-m", "celery", "-A", "cloudcart", kind, "--loglevel", "INFO"]
+        if kind == "worker":
+            args += ["--pool", "prefork", "--concurrency", str(concurrency)]
+            args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+            ready = "ready."
+        else:
+            args += ["--schedule", str(self.log_path.with_suffix(".schedule"))]
+            ready = "beat: Starting"
+        self.process = spawn(args, env={"LOG_FORMAT": "plain", **(env or {})}, log_name=name)
+        self.wait_for(ready, timeout=60)
+
+    def log(self) -> str:
+        with open(self.log_path, "rb") as log:
+            log.seek(self._log_start)
+            return log.read().decode(errors="replace")
+
+    def wait_for(self, text: str, *, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"celery exited with {self.process.returncode}:\n{self.log()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"celery did not log {text!r} within {timeout} s:\n{self.log()[-3000:]}")
+            time.sleep(0.2)
+
+    def stop(self, *, sig: int = signal.SIGTERM) -> None:
+        stop(self.process, sig=sig, timeout=20)

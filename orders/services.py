@@ -1,0 +1,414 @@
+"""Order writes: place an order (idempotently), process it in one transaction, republish stale ones.
+
+The rules (HANDBOOK section 6):
+- Checkout prices every line from consistent catalog reads and stores the order PENDING, with the
+  idempotency record when a key came, in ONE TransactWriteItems; then it publishes the task.
+- The worker applies every stock decrement and the status change in ONE transaction whose
+  conditions are `stock >= qty` on each line and `status = PENDING` on the order, so an order is
+  applied at most once and stock never goes below zero, however often its message is delivered.
+- A stored order is never lost: if the publish fails, the reconciler publishes it later.
+"""
+
+import hashlib
+import json
+import logging
+import random
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from catalog.models import Product
+from catalog.selectors import products_get_many
+from cloudcart.aws import is_transient_aws_error
+from cloudcart.errors import (
+    CartEmpty,
+    IdempotencyKeyReused,
+    OutOfStock,
+    ServiceUnavailable,
+    TotalMismatch,
+    UnknownProducts,
+)
+from cloudcart.logs import request_id_var
+from cloudcart.money import format_cents
+from orders.models import IdempotencyKey, Order, OrderLine, StatusChange
+from orders.selectors import idempotency_record_get, orders_pending_before
+from orders.serializers import order_data
+
+logger = logging.getLogger(__name__)
+
+CONDITION_FAILED = "ConditionalCheckFailed"
+# Cancellation reasons that mean "try the same transaction again later".
+RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+# Attempts at storing an order under contention for the same idempotency key.
+PLACE_ATTEMPTS = 6
+
+
+class OrderRetryLater(Exception):
+    """A transient failure (AWS unreachable or throttling, a transaction conflict): retry the task."""
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    product_id: str
+    qty: int
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The answer to a checkout: the first one, or its replay for a repeated Idempotency-Key."""
+
+    order_id: str
+    status_code: int
+    body: dict
+    replayed: bool = False
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _connection():
+    # The orders model's own connection (endpoint, credentials, timeouts from cloudcart.aws).
+    return Order._get_connection().connection
+
+
+def _reasons(exc: TransactWriteError) -> list[str | None]:
+    return [reason.code if reason else None for reason in (exc.cancellation_reasons or [])]
+
+
+def idempotency_scoped_key(*, scope: str, key: str) -> str:
+    """The stored key: the client's scope and its key, hashed (neither is stored in clear).
+
+    Two clients that pick the same key never see each other's orders.
+    """
+    return hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
+
+
+def checkout_request_hash(*, lines: list[LineRequest] | None, client_total_cents: int | None) -> str:
+    """A fingerprint of what was asked: the same key with another fingerprint is a misuse (422)."""
+    canonical = {
+        "items": None if lines is None else [[line.product_id, line.qty] for line in lines],
+        "total": client_total_cents,
+    }
+    return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()
+
+
+def _lines_merge(lines: list[LineRequest]) -> list[LineRequest]:
+    """One line per product (a transaction may touch an item once), in first-seen order."""
+    merged: dict[str, int] = {}
+    for line in lines:
+        merged[line.product_id] = merged.get(line.product_id, 0) + line.qty
+    return [LineRequest(product_id, qty) for product_id, qty in merged.items()]
+
+
+def _lines_from_cart(*, cart_id: str | None) -> list[LineRequest]:
+    from cart.selectors import cart_lines_get
+
+    lines = cart_lines_get(cart_id=cart_id) if cart_id else []
+    if not lines:
+        raise CartEmpty()
+    return [LineRequest(line.product_id, int(line.qty)) for line in lines]
+
+
+def _order_build(
+    *, lines: list[LineRequest], client_total_cents: int | None, cart_id: str | None, request_id: str | None
+) -> Order:
+    """Price the lines from consistent catalog reads, check the total and the stock, build the order."""
+    products = products_get_many(product_ids=[line.product_id for line in lines], consistent=True)
+    unknown = [line.product_id for line in lines if line.product_id not in products]
+    if unknown:
+        raise UnknownProducts(extra={"products": unknown})
+
+    items = []
+    total = 0
+    for line in lines:
+        product = products[line.product_id]
+        unit = int(product.price_cents)
+        items.append(OrderLine(product_id=product.id, name=product.name, unit_price_cents=unit, qty=line.qty))
+        total += unit * line.qty
+    if client_total_cents is not None and client_total_cents != total:
+        raise TotalMismatch(extra={"total": format_cents(total), "currency": settings.SHOP_CURRENCY})
+
+    # A quick pre-check: the worker's transaction is what guarantees stock, this only spares the
+    # client an order that cannot succeed now.
+    short = [
+        {"id": line.product_id, "requested": line.qty, "available": int(products[line.product_id].stock)}
+        for line in lines
+        if int(products[line.product_id].stock) < line.qty
+    ]
+    if short:
+        names = ", ".join(item["id"] for item in short)
+        raise OutOfStock(f"Not enough stock for: {names}.", extra={"products": short})
+
+    now = _now()
+    return Order(
+        order_id=secrets.token_hex(16),  # 128 random bits: unguessable
+        status=Order.PENDING,
+        items=items,
+        total_cents=total,
+        currency=settings.SHOP_CURRENCY,
+        cart_id=cart_id,
+        created_at=now,
+        history=[StatusChange(status=Order.PENDING, at=now)],
+        request_id=request_id,
+    )
+
+
+def _replay(record: IdempotencyKey, *, request_hash: str) -> Placement:
+    if record.request_hash != request_hash:
+        raise IdempotencyKeyReused()
+    placement = Placement(
+        order_id=record.order_id,
+        status_code=int(record.response_status),
+        body=json.loads(record.response_body),
+        replayed=True,
+    )
+    # The first publish may have been lost (SQS down, a crash after the write): a retrying client
+    # gets the order moving again. Processing is idempotent, so an extra message is harmless.
+    try:
+        order = Order.get(record.order_id, consistent_read=True)
+    except Order.DoesNotExist:
+        return placement
+    if order.status == Order.PENDING:
+        order_publish(order_id=order.order_id)
+    return placement
+
+
+def _order_store(*, order: Order, record: IdempotencyKey | None) -> bool:
+    """Store the order (and the key record) atomically. False if the key was taken meanwhile."""
+    if record is None:
+        order.save(condition=Order.order_id.does_not_exist())
+        return True
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(order, condition=Order.order_id.does_not_exist())
+            # An expired record is free to reuse: DynamoDB's TTL deletes late (moto never).
+            tx.save(
+                record,
+                condition=IdempotencyKey.key.does_not_exist() | (IdempotencyKey.expires_at <= _now()),
+            )
+    except TransactWriteError as exc:
+        reasons = _reasons(exc)
+        if len(reasons) > 1 and reasons[1] == CONDITION_FAILED:
+            return False
+        if RETRYABLE_REASONS.intersection(reasons) or is_transient_aws_error(exc):
+            return False
+        raise
+    return True
+
+
+def order_place(
+    *,
+    lines: list[LineRequest] | None,
+    client_total_cents: int | None,
+    cart_id: str | None,
+    idempotency_key: str | None = None,
+    idempotency_scope: str = "anonymous",
+    request_id: str | None = None,
+) -> Placement:
+    """Check out `lines` (None: the caller's cart): store the order PENDING and publish it.
+
+    With an `idempotency_key`, the first answer is kept 24 h and replayed for the same request;
+    concurrent requests with one key make one order (the key record is written in the same
+    transaction as the order, on condition that it is new).
+    """
+    request_hash = checkout_request_hash(lines=lines, client_total_cents=client_total_cents)
+    scoped_key = (
+        idempotency_scoped_key(scope=idempotency_scope, key=idempotency_key) if idempotency_key else None
+    )
+    from_cart = lines is None
+
+    for attempt in range(PLACE_ATTEMPTS):
+        if scoped_key:
+            record = idempotency_record_get(key=scoped_key)
+            if record is not None:
+                return _replay(record, request_hash=request_hash)
+
+        wanted = _lines_merge(_lines_from_cart(cart_id=cart_id) if from_cart else lines)
+        order = _order_build(
+            lines=wanted, client_total_cents=client_total_cents, cart_id=cart_id, request_id=request_id
+        )
+        body = order_data(order)
+        record = None
+        if scoped_key:
+            record = IdempotencyKey(
+                key=scoped_key,
+                request_hash=request_hash,
+                order_id=order.order_id,
+                response_status=202,
+                response_body=json.dumps(body, separators=(",", ":")),
+                expires_at=_now() + timedelta(seconds=settings.IDEMPOTENCY_TTL_SECONDS),
+            )
+        if _order_store(order=order, record=record):
+            break
+        # Another request with this key won (or the transaction conflicted): read its answer.
+        time.sleep(random.uniform(0, 0.02 * 2**attempt))
+    else:
+        raise ServiceUnavailable("Checkout is busy; retry with the same Idempotency-Key.")
+
+    if from_cart and cart_id:
+        _cart_empty(cart_id=cart_id)
+    order_publish(order_id=order.order_id)
+    return Placement(order_id=order.order_id, status_code=202, body=body)
+
+
+def _cart_empty(*, cart_id: str) -> None:
+    from cart.services import cart_clear
+
+    try:
+        cart_clear(cart_id=cart_id)
+    except Exception:
+        # The order is stored and stands; a cart left full is an inconvenience, not a lost order.
+        logger.warning("Could not empty cart after checkout", exc_info=True)
+
+
+def order_publish(*, order_id: str) -> bool:
+    """Publish `process_order(order_id)`. False (logged) when SQS cannot be reached: the order is
+    stored, so the reconciler publishes it later; checkout still answers 202."""
+    from orders.tasks import process_order
+
+    try:
+        process_order.apply_async(args=[order_id], retry=True)
+    except Exception:
+        logger.warning(
+            "Publishing order %s failed; the reconciler will republish it", order_id, exc_info=True
+        )
+        return False
+    return True
+
+
+def _order_log_final(order: Order) -> None:
+    """One structured line per order that reaches a final state."""
+    logger.info(
+        "order_final",
+        extra={
+            "event": "order_final",
+            "order_id": order.order_id,
+            "status": order.status,
+            "reason": order.reason,
+            "total": format_cents(order.total_cents),
+            "currency": order.currency,
+            "lines": [
+                {
+                    "id": line.product_id,
+                    "qty": int(line.qty),
+                    "unit_price": format_cents(line.unit_price_cents),
+                }
+                for line in order.items
+            ],
+            "order_request_id": order.request_id,
+        },
+    )
+
+
+def _order_reject(*, order: Order, short: list[str]) -> Order | None:
+    """REJECTED (out_of_stock) if still PENDING; None if another delivery finished it first."""
+    now = _now()
+    try:
+        order.update(
+            actions=[
+                Order.status.set(Order.REJECTED),
+                Order.reason.set("out_of_stock"),
+                Order.reason_products.set(short),
+                Order.history.set(
+                    Order.history.append([StatusChange(status=Order.REJECTED, at=now, reason="out_of_stock")])
+                ),
+            ],
+            condition=Order.status == Order.PENDING,
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        if is_transient_aws_error(exc):
+            raise OrderRetryLater(str(exc)) from exc
+        raise
+    return order
+
+
+def order_process(*, order_id: str) -> str | None:
+    """Confirm the order (all stock decrements and the status in one transaction) or reject it.
+
+    Returns the final status this call set, or None when there was nothing to do: unknown order
+    (logged and dropped), or already final (a duplicate delivery). Raises OrderRetryLater for
+    transient failures.
+    """
+    try:
+        order = Order.get(order_id, consistent_read=True)
+    except Order.DoesNotExist:
+        logger.warning("process_order: unknown order %s, message dropped", order_id)
+        return None
+    except Exception as exc:
+        if is_transient_aws_error(exc):
+            raise OrderRetryLater(str(exc)) from exc
+        raise
+    token = request_id_var.set(order.request_id)
+    try:
+        if order.status != Order.PENDING:
+            logger.info("process_order: order %s already %s, nothing to do", order_id, order.status)
+            return None
+        now = _now()
+        try:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.update(
+                    order,
+                    actions=[
+                        Order.status.set(Order.CONFIRMED),
+                        Order.history.set(
+                            Order.history.append([StatusChange(status=Order.CONFIRMED, at=now)])
+                        ),
+                    ],
+                    condition=Order.status == Order.PENDING,
+                )
+                for line in order.items:
+                    qty = int(line.qty)
+                    tx.update(
+                        Product(id=line.product_id),
+                        actions=[Product.stock.add(-qty), Product.updated_at.set(now)],
+                        condition=Product.stock >= qty,
+                    )
+        except TransactWriteError as exc:
+            reasons = _reasons(exc)
+            if reasons and reasons[0] == CONDITION_FAILED:
+                logger.info("process_order: order %s finished by another delivery", order_id)
+                return None
+            short = [
+                line.product_id
+                for line, reason in zip(order.items, reasons[1:], strict=False)
+                if reason == CONDITION_FAILED
+            ]
+            if short:
+                if _order_reject(order=order, short=short) is None:
+                    return None
+                _order_log_final(order)  # update() refreshed it from DynamoDB's answer
+                return Order.REJECTED
+            if RETRYABLE_REASONS.intersection(reasons) or is_transient_aws_error(exc):
+                raise OrderRetryLater(f"order {order_id}: {reasons or exc}") from exc
+            raise
+        except Exception as exc:
+            if is_transient_aws_error(exc):
+                raise OrderRetryLater(str(exc)) from exc
+            raise
+        order.status = Order.CONFIRMED
+        _order_log_final(order)
+        return Order.CONFIRMED
+    finally:
+        request_id_var.reset(token)
+
+
+def orders_reconcile(*, older_than_seconds: int | None = None, limit: int | None = None) -> list[str]:
+    """Republish every order still PENDING after `older_than_seconds` (a lost publish, a message
+    gone to the DLQ). Found through the status index, never a Scan. Returns the ids published."""
+    age = settings.ORDERS_RECONCILE_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
+    cutoff = _now() - timedelta(seconds=age)
+    order_ids = orders_pending_before(cutoff=cutoff, limit=limit or settings.ORDERS_RECONCILE_BATCH)
+    published = [order_id for order_id in order_ids if order_publish(order_id=order_id)]
+    if order_ids:
+        logger.info(
+            "orders_reconcile: republished %d of %d stale PENDING orders", len(published), len(order_ids)
+        )
+    return published

@@ -1,0 +1,34 @@
+"""Celery tasks: thin, idempotent doors to the order services."""
+
+from celery import shared_task
+from django.conf import settings
+
+from orders.services import OrderRetryLater, order_process, orders_reconcile
+
+
+@shared_task(
+    name="orders.tasks.process_order",
+    # Ack only after the work: a worker that dies mid-task leaves the message to SQS, which hands
+    # it out again after the visibility timeout (or at once, when only the pool child died).
+    acks_late=True,
+    reject_on_worker_lost=True,
+    # An unexpected error leaves the message in the queue too: redelivered until the redrive
+    # policy moves it to the DLQ after ORDERS_MAX_RECEIVES receives (kombu keeps rejected
+    # messages only for queues with a redrive policy). Ordinary outcomes return normally.
+    acks_on_failure=False,
+    autoretry_for=(OrderRetryLater,),
+    retry_backoff=1,
+    retry_backoff_max=30,
+    retry_jitter=True,
+    max_retries=8,
+    # The hard limit stays below the queue's visibility timeout (checked by bootstrap_aws).
+    time_limit=settings.ORDER_TASK_TIME_LIMIT,
+)
+def process_order(order_id: str) -> None:
+    order_process(order_id=order_id)
+
+
+@shared_task(name="orders.tasks.orders_reconcile", time_limit=settings.ORDER_TASK_TIME_LIMIT)
+def reconcile_pending_orders() -> int:
+    """Beat's periodic task: republish orders still PENDING after ORDERS_RECONCILE_AFTER_SECONDS."""
+    return len(orders_reconcile())

@@ -1,0 +1,108 @@
+"""`POST /checkout` (202 + the PENDING order) and `GET /orders/{id}`."""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cart.identity import cart_id_from_request
+from cloudcart.errors import InvalidIdempotencyKey
+from cloudcart.money import parse_amount
+from cloudcart.throttling import throttle_writes
+from orders.selectors import order_get
+from orders.serializers import order_data
+from orders.services import LineRequest, order_place
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Keys of clients without a cart share one scope; see the README ("Idempotency-Key").
+ANONYMOUS_SCOPE = "anonymous"
+
+
+class AmountField(serializers.Field):
+    """A decimal string or JSON number with at most two decimals, as integer cents (never a float)."""
+
+    def to_internal_value(self, data) -> int:
+        try:
+            return parse_amount(data)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+    def to_representation(self, value):  # pragma: no cover - input only
+        return value
+
+
+class CheckoutLineInput(serializers.Serializer):
+    id = serializers.CharField(
+        max_length=64,
+        validators=[
+            RegexValidator(r"^[A-Za-z0-9._-]+\Z", "A product id is letters, digits, '.', '_' or '-'.")
+        ],
+    )
+    qty = serializers.IntegerField(min_value=1, max_value=settings.ORDER_MAX_LINE_QTY)
+
+
+def _validated(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _idempotency_key(request) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not 1 <= len(key) <= settings.IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
+        raise InvalidIdempotencyKey()
+    return key
+
+
+@throttle_writes(scope="checkout")
+class CheckoutView(APIView):
+    """Place an order from `items` (or, without `items`, from the caller's cart).
+
+    `{"items": [{"id": "1", "qty": 2}], "total": "399.98"}`: `total` is optional and only
+    checked. Answers 202 with `Location: /orders/{id}` and the order (status PENDING); the worker
+    then CONFIRMS or REJECTS it. Send an `Idempotency-Key` header to retry safely.
+    """
+
+    class Input(serializers.Serializer):
+        items = serializers.ListField(
+            child=CheckoutLineInput(),
+            required=False,
+            min_length=1,
+            max_length=settings.ORDER_MAX_LINES,
+        )
+        total = AmountField(required=False, allow_null=True)
+
+    def get_serializer(self, *args, **kwargs):
+        """The input serializer: the browsable API builds its form from it."""
+        kwargs.pop("instance", None)
+        return self.Input(*args, **kwargs)
+
+    def post(self, request):
+        key = _idempotency_key(request)
+        data = _validated(self.Input, request.data)
+        lines = None
+        if "items" in data:
+            lines = [LineRequest(product_id=line["id"], qty=line["qty"]) for line in data["items"]]
+        cart_id = cart_id_from_request(request)
+        placement = order_place(
+            lines=lines,
+            client_total_cents=data.get("total"),
+            cart_id=cart_id,
+            idempotency_key=key,
+            idempotency_scope=cart_id or ANONYMOUS_SCOPE,
+            request_id=getattr(request._request, "request_id", None),
+        )
+        headers = {"Location": f"/orders/{placement.order_id}"}
+        if placement.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(placement.body, status=placement.status_code, headers=headers)
+
+
+class OrderDetailView(APIView):
+    """One order: status PENDING, CONFIRMED or REJECTED (with `reason`), its lines and history."""
+
+    def get(self, request, order_id: str):
+        return Response(order_data(order_get(order_id=order_id)))
