@@ -117,7 +117,7 @@ class CeleryProcess:
         else:
             args += ["--schedule", str(self.log_path.with_suffix(".schedule"))]
             ready = "beat: Starting"
-        self.process = spawn(args, env={"LOG_FORMAT": "plain", **(env or {})}, log_name=name)
+        self.process = spawn(args, env=env, log_name=name)
         self.wait_for(ready, timeout=60)
 
     def log(self) -> str:
@@ -126,13 +126,24 @@ class CeleryProcess:
             return log.read().decode(errors="replace")
 
     def wait_for(self, text: str, *, timeout: float) -> None:
+        self.wait_for_count(text, 1, timeout=timeout)
+
+    def wait_for_count(self, text: str, count: int, *, timeout: float) -> None:
+        """Wait until this process has logged `text` at least `count` times."""
         deadline = time.monotonic() + timeout
-        while text not in self.log():
+        while self.log().count(text) < count:
             if self.process.poll() is not None:
                 raise RuntimeError(f"celery exited with {self.process.returncode}:\n{self.log()[-3000:]}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"celery did not log {text!r} within {timeout} s:\n{self.log()[-3000:]}")
             time.sleep(0.2)
 
-    def stop(self, *, sig: int = signal.SIGTERM) -> None:
-        stop(self.process, sig=sig, timeout=20)
+    def stop(self) -> None:
+        """Warm shutdown: SIGTERM to the main process only (it stops its pool), as honcho does."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pass
+        stop(self.process, sig=signal.SIGKILL)  # anything left in the group

@@ -1,0 +1,98 @@
+"""Failures on the way from checkout to a final order, with real gunicorn, Celery worker and beat
+processes: a worker SIGKILLed mid-run, and SQS unreachable when checkout publishes.
+
+These tests start their own workers (none may run while their orders are placed).
+"""
+
+import os
+import random
+import signal
+import time
+from collections import Counter
+
+import pytest
+import requests
+
+from catalog.models import Product
+from orders.models import Order
+from orders.services import LineRequest, order_place
+from tests.aws_env import free_port
+from tests.orders.support import wait_final
+from tests.processes import CeleryProcess, Gunicorn
+
+
+def stock(product) -> int:
+    return int(Product.get(product.id, consistent_read=True).stock)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_loses_and_doubles_nothing(moto_server, catalog_empty, make_product):
+    rng = random.Random(5)
+    products = [make_product(stock=120, price_cents=100 + n) for n in range(4)]
+    order_ids = []
+    for _ in range(220):
+        lines = [LineRequest(p.id, rng.randint(1, 3)) for p in rng.sample(products, rng.randint(1, 2))]
+        order_ids.append(order_place(lines=lines, client_total_cents=None, cart_id=None).order_id)
+
+    first = CeleryProcess("worker", concurrency=2, name="e2e-killed")
+    try:
+        first.wait_for_count("succeeded in", 25, timeout=120)
+    finally:
+        os.killpg(first.process.pid, signal.SIGKILL)  # the whole worker: main process and pool
+        first.process.wait()
+    still_pending = sum(Order.get(i, consistent_read=True).status == "PENDING" for i in order_ids)
+    assert still_pending > 0, "the worker finished before it was killed: the test proved nothing"
+
+    second = CeleryProcess("worker", concurrency=2, name="e2e-restarted")
+    try:
+        orders = wait_final(order_ids, timeout=180)
+    finally:
+        second.stop()
+
+    confirmed_units = Counter()
+    for order in orders.values():
+        assert [change.status for change in order.history][0] == "PENDING"
+        assert len(order.history) == 2, f"{order.order_id} changed status more than once"
+        if order.status == "CONFIRMED":
+            for line in order.items:
+                confirmed_units[line.product_id] += int(line.qty)
+    for product in products:
+        left = stock(product)
+        assert left >= 0
+        assert 120 - left == confirmed_units[product.id], product.id
+    assert Counter(o.status for o in orders.values())["REJECTED"] > 0  # demand exceeded supply
+
+
+def test_an_order_whose_publish_failed_is_published_by_the_reconciler(
+    moto_server, make_product, orders_queue
+):
+    """SQS unreachable at checkout: 202 (the order is stored), then beat's reconciler publishes it."""
+    product = make_product(stock=5)
+    dead_sqs = f"http://127.0.0.1:{free_port()}"
+    web = Gunicorn(free_port(), env={"SQS_ENDPOINT_URL": dead_sqs}, name="sqs-down")
+    try:
+        started = time.monotonic()
+        response = requests.post(
+            f"{web.url}/checkout", json={"items": [{"id": product.id, "qty": 2}]}, timeout=60
+        )
+        assert response.status_code == 202, response.text
+        assert time.monotonic() - started < 15
+        order_id = response.json()["id"]
+        ready = requests.get(f"{web.url}/readyz", timeout=30)
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["sqs"] == "unavailable"
+    finally:
+        web.stop()
+    assert Order.get(order_id, consistent_read=True).status == "PENDING"
+    assert orders_queue.depth() == 0  # nothing was published
+
+    env = {"ORDERS_RECONCILE_AFTER_SECONDS": "1", "ORDERS_RECONCILE_INTERVAL_SECONDS": "1"}
+    worker = CeleryProcess("worker", concurrency=1, env=env, name="e2e-reconcile-worker")
+    beat = CeleryProcess("beat", env=env, name="e2e-beat")
+    try:
+        order = wait_final([order_id], timeout=60)[order_id]
+    finally:
+        beat.stop()
+        worker.stop()
+    assert order.status == "CONFIRMED"
+    assert stock(product) == 3
