@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -9,9 +10,17 @@ from rest_framework.views import APIView
 from cart.identity import cart_id_from_request
 from cloudcart.errors import InvalidIdempotencyKey
 from cloudcart.money import parse_amount
+from cloudcart.openapi import (
+    BODY_ERRORS,
+    CART_ID_PARAMETER,
+    CSRF_FAILED,
+    IDEMPOTENCY_KEY_PARAMETER,
+    THROTTLED,
+    errors,
+)
 from cloudcart.throttling import throttle_writes
 from orders.selectors import order_get
-from orders.serializers import order_data
+from orders.serializers import ORDER_EXAMPLE, OrderSerializer, order_data
 from orders.services import LineRequest, order_place
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -57,6 +66,54 @@ def _idempotency_key(request) -> str | None:
     return key
 
 
+_ORDER = OpenApiResponse(OrderSerializer, examples=[OpenApiExample("An order", value=ORDER_EXAMPLE)])
+_LOCATION = OpenApiParameter(
+    name="Location",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    response=[202],
+    description="`/orders/{id}`: where to follow the order to CONFIRMED or REJECTED.",
+)
+_REPLAYED = OpenApiParameter(
+    name="Idempotent-Replayed",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    response=[202],
+    description="`true` when this is the stored first answer to the same Idempotency-Key and body.",
+)
+
+
+@extend_schema(
+    operation_id="checkout",
+    tags=["orders"],
+    summary="Place an order from items or the caller's cart (202, processed asynchronously)",
+    parameters=[IDEMPOTENCY_KEY_PARAMETER, CART_ID_PARAMETER, _LOCATION, _REPLAYED],
+    examples=[
+        OpenApiExample(
+            "Two units of product 1",
+            value={"items": [{"id": "1", "qty": 2}], "total": "399.98"},
+            request_only=True,
+        ),
+        OpenApiExample("The caller's cart", value={}, request_only=True),
+    ],
+    responses={
+        202: _ORDER,
+        **BODY_ERRORS,
+        400: errors(
+            400,
+            "invalid",
+            "parse_error",
+            "unknown_products",
+            "cart_empty",
+            "invalid_idempotency_key",
+            "bad_request",
+        ),
+        **CSRF_FAILED,
+        409: errors(409, "total_mismatch", "out_of_stock"),
+        422: errors(422, "idempotency_key_reused"),
+        **THROTTLED,
+    },
+)
 @throttle_writes(scope="checkout")
 class CheckoutView(APIView):
     """Place an order from `items` (or, without `items`, from the caller's cart).
@@ -101,6 +158,20 @@ class CheckoutView(APIView):
         return Response(placement.body, status=placement.status_code, headers=headers)
 
 
+@extend_schema(
+    operation_id="order_get",
+    tags=["orders"],
+    summary="An order: its status (PENDING, CONFIRMED, REJECTED), lines, total and history",
+    parameters=[
+        OpenApiParameter(
+            name="order_id",
+            type={"type": "string", "pattern": "^[0-9a-f]{32}$"},
+            location=OpenApiParameter.PATH,
+            description="The id from checkout's `Location`.",
+        )
+    ],
+    responses={200: _ORDER, 404: errors(404, "order_not_found", "not_found")},
+)
 class OrderDetailView(APIView):
     """One order: status PENDING, CONFIRMED or REJECTED (with `reason`), its lines and history."""
 
