@@ -8,10 +8,12 @@ import os
 import socket
 import uuid
 
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
 
 MOTO_PORT = free_port()
 MOTO_URL = f"http://127.0.0.1:{MOTO_PORT}"
