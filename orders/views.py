@@ -2,7 +2,14 @@
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,6 +35,13 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 ANONYMOUS_SCOPE = "anonymous"
 
 
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "string", "example": "399.98"}, {"type": "number", "example": 399.98}],
+        "nullable": True,
+        "description": "Optional: the total the client expects, checked against the server's.",
+    }
+)
 class AmountField(serializers.Field):
     """A decimal string or JSON number with at most two decimals, as integer cents (never a float)."""
 
@@ -83,36 +97,38 @@ _REPLAYED = OpenApiParameter(
 )
 
 
-@extend_schema(
-    operation_id="checkout",
-    tags=["orders"],
-    summary="Place an order from items or the caller's cart (202, processed asynchronously)",
-    parameters=[IDEMPOTENCY_KEY_PARAMETER, CART_ID_PARAMETER, _LOCATION, _REPLAYED],
-    examples=[
-        OpenApiExample(
-            "Two units of product 1",
-            value={"items": [{"id": "1", "qty": 2}], "total": "399.98"},
-            request_only=True,
-        ),
-        OpenApiExample("The caller's cart", value={}, request_only=True),
-    ],
-    responses={
-        202: _ORDER,
-        **BODY_ERRORS,
-        400: errors(
-            400,
-            "invalid",
-            "parse_error",
-            "unknown_products",
-            "cart_empty",
-            "invalid_idempotency_key",
-            "bad_request",
-        ),
-        **CSRF_FAILED,
-        409: errors(409, "total_mismatch", "out_of_stock"),
-        422: errors(422, "idempotency_key_reused"),
-        **THROTTLED,
-    },
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="checkout",
+        tags=["orders"],
+        summary="Place an order from items or the caller's cart (202, processed asynchronously)",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, CART_ID_PARAMETER, _LOCATION, _REPLAYED],
+        examples=[
+            OpenApiExample(
+                "Two units of product 1",
+                value={"items": [{"id": "1", "qty": 2}], "total": "399.98"},
+                request_only=True,
+            ),
+            OpenApiExample("The caller's cart", value={}, request_only=True),
+        ],
+        responses={
+            202: _ORDER,
+            **BODY_ERRORS,
+            400: errors(
+                400,
+                "invalid",
+                "parse_error",
+                "unknown_products",
+                "cart_empty",
+                "invalid_idempotency_key",
+                "bad_request",
+            ),
+            **CSRF_FAILED,
+            409: errors(409, "total_mismatch", "out_of_stock"),
+            422: errors(422, "idempotency_key_reused"),
+            **THROTTLED,
+        },
+    )
 )
 @throttle_writes(scope="checkout")
 class CheckoutView(APIView):
@@ -158,19 +174,21 @@ class CheckoutView(APIView):
         return Response(placement.body, status=placement.status_code, headers=headers)
 
 
-@extend_schema(
-    operation_id="order_get",
-    tags=["orders"],
-    summary="An order: its status (PENDING, CONFIRMED, REJECTED), lines, total and history",
-    parameters=[
-        OpenApiParameter(
-            name="order_id",
-            type={"type": "string", "pattern": "^[0-9a-f]{32}$"},
-            location=OpenApiParameter.PATH,
-            description="The id from checkout's `Location`.",
-        )
-    ],
-    responses={200: _ORDER, 404: errors(404, "order_not_found", "not_found")},
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="order_get",
+        tags=["orders"],
+        summary="An order: its status (PENDING, CONFIRMED, REJECTED), lines, total and history",
+        parameters=[
+            OpenApiParameter(
+                name="order_id",
+                type={"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                location=OpenApiParameter.PATH,
+                description="The id from checkout's `Location`.",
+            )
+        ],
+        responses={200: _ORDER, 404: errors(404, "order_not_found", "not_found")},
+    )
 )
 class OrderDetailView(APIView):
     """One order: status PENDING, CONFIRMED or REJECTED (with `reason`), its lines and history."""
