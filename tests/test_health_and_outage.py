@@ -1,5 +1,6 @@
 """Health endpoints, and what clients see when DynamoDB cannot be reached (real processes)."""
 
+import socket
 import time
 
 import requests
@@ -22,7 +23,11 @@ def test_readyz_is_200_when_dynamodb_answers(api):
 
 def test_unreachable_dynamodb_gives_503_with_retry_after_quickly():
     """gunicorn pointed at a closed port: every AWS-backed answer is a fast 503, never a 500."""
-    closed_port = free_port()
+    # A socket bound but never listening keeps the port closed (connections are refused) and
+    # keeps any other process on this machine from taking it during the test.
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
     server = Gunicorn(free_port(), env={"AWS_ENDPOINT_URL": f"http://127.0.0.1:{closed_port}"}, name="outage")
     try:
         for path in ["/products/1", "/products", "/categories/books", "/readyz"]:
@@ -36,6 +41,7 @@ def test_unreachable_dynamodb_gives_503_with_retry_after_quickly():
         assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
     finally:
         server.stop()
+        closed.close()
 
 
 def test_browsable_api_is_html_with_reachable_stylesheet(web, make_product):
