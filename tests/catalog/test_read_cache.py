@@ -189,3 +189,12 @@ def test_an_entry_past_half_its_life_is_served_and_reread_in_the_background(cach
     assert served.body == first.body, "the reader got the current entry without waiting for a read"
     assert _wait_for(lambda: catalog_json_cached(key="refresh-ahead", load=load).body == b'{"n":2}')
     assert len(calls) == 2, "one background read replaced the entry"
+
+
+def test_errors_are_not_cached(api, make_product, cache_on):
+    assert api.get("/products/cache-404").status_code == 404
+    assert api.get("/products/cache-404").json()["code"] == "product_not_found"
+
+    make_product(product_id="cache-404")
+
+    assert api.get("/products/cache-404").status_code == 200, "a 404 was not kept in the cache"
