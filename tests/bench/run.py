@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -271,6 +272,14 @@ def readme_block(report: dict) -> str:
         )
     for name, by_pid in report["rss"].items():
         lines.append(f"- RSS {name.replace('_mb', '')} (MB by pid): {by_pid}.")
+    for pipeline in report.get("checkout_pipeline") or []:
+        lines.append(
+            f"- Checkout to final status at {pipeline['target_rate']} orders/s "
+            f"({pipeline['sent_per_second']}/s sent) with the Procfile's worker (2 processes): "
+            f"p50 {pipeline['to_final_p50_ms']} ms, p99 {pipeline['to_final_p99_ms']} ms, "
+            f"max {pipeline['to_final_max_ms']} ms; {pipeline['accepted']}/{pipeline['orders']} accepted, "
+            f"final {pipeline['final']}, {pipeline['not_final_after_timeout']} not final in time."
+        )
     for line in report.get("notes", []):
         lines.append(f"- {line}")
     return "\n".join(lines)
@@ -348,12 +357,101 @@ def checkout_cases(base_url: str) -> list[Case]:
     ]
 
 
+def queue_drain(*, timeout: float) -> str:
+    """Wait until the orders queue holds no message (visible or in flight), at most `timeout` s."""
+    import boto3
+
+    sqs = boto3.client(
+        "sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ["AWS_REGION"]
+    )
+    queue_name = f"{os.environ.get('QUEUE_PREFIX', os.environ['TABLE_PREFIX'])}orders"
+    url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        if all(attributes.get(name) == "0" for name in names):
+            return f"empty after {time.monotonic() - started:.0f} s"
+        time.sleep(1)
+    return f"not empty after {timeout:.0f} s ({attributes})"
+
+
+def _iso_seconds(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def checkout_pipeline(base_url: str, *, rate: int, seconds: int, timeout: float = 120.0) -> dict:
+    """Checkouts at a steady `rate`/s for `seconds`, then each order's time from PENDING to final.
+
+    The latency is read from the order's own history (`created_at` to the final status's `at`),
+    both stamped by our processes on this machine's clock, so polling adds nothing to it.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    local = threading.local()
+
+    def session() -> requests.Session:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        return local.session
+
+    def place(_) -> str | None:
+        body = {"items": [{"id": BENCH_PRODUCT, "qty": 1}]}
+        response = session().post(f"{base_url}/checkout", json=body, timeout=30)
+        return response.json().get("id") if response.status_code == 202 else None
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        futures = []
+        for n in range(rate * seconds):
+            time.sleep(max(0.0, started + n / rate - time.monotonic()))
+            futures.append(pool.submit(place, n))
+        order_ids = [f.result() for f in futures]
+    sent_for = time.monotonic() - started
+    accepted = [order_id for order_id in order_ids if order_id]
+
+    latencies, final = [], {}
+    pending = set(accepted)
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for order_id in list(pending):
+            order = session().get(f"{base_url}/orders/{order_id}", timeout=30).json()
+            if order.get("status") in ("CONFIRMED", "REJECTED"):
+                pending.discard(order_id)
+                final[order["status"]] = final.get(order["status"], 0) + 1
+                done_at = _iso_seconds(order["history"][-1]["at"])
+                latencies.append(done_at - _iso_seconds(order["created_at"]))
+        if pending:
+            time.sleep(0.5)
+    latencies.sort()
+
+    def pct(q: float) -> float | None:
+        return (
+            round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 1)
+            if latencies
+            else None
+        )
+
+    return {
+        "target_rate": rate,
+        "sent_per_second": round(len(order_ids) / sent_for, 1),
+        "orders": len(order_ids),
+        "accepted": len(accepted),
+        "final": final,
+        "not_final_after_timeout": len(pending),
+        "to_final_p50_ms": pct(0.50),
+        "to_final_p99_ms": pct(0.99),
+        "to_final_max_ms": round(latencies[-1] * 1000, 1) if latencies else None,
+    }
+
+
 def run(opts) -> dict:
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: `make bench` installs it (apt-get install wrk).")
     started_at = datetime.now(UTC)
     load_before = os.getloadavg()
     processes = []
+    pipeline = None
     moto = MotoServer(aws_env.MOTO_PORT)
     try:
         print(f"moto on :{moto.port}, tables prefixed {os.environ['TABLE_PREFIX']}", flush=True)
@@ -376,7 +474,9 @@ def run(opts) -> dict:
         worker = None
         worker_command = procfile_command("worker")
         if worker_command:
-            worker = spawn(["bash", "-c", worker_command], log_name="bench-worker")
+            # The Procfile says `python`/`celery`: this venv's, as under `make`.
+            path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+            worker = spawn(["bash", "-c", worker_command], env={"PATH": path}, log_name="bench-worker")
             processes.append(worker)
         servers = {"app": web.url, "uncached": uncached.url}
         print(f"gunicorn (cache on) {web.url}, gunicorn (cache off) {uncached.url}", flush=True)
@@ -411,7 +511,14 @@ def run(opts) -> dict:
         # Last: the orders it queues keep the worker (and moto) busy for a while after.
         for case in checkout_cases(web.url):
             rows.append(measure(case, base_url=web.url, catalog_size=opts.big or SMALL_CATALOG, opts=opts))
-        if worker:
+        if worker and rows[-1].name.startswith("POST /checkout"):
+            pipeline = []
+            for rate in opts.order_rates:
+                # Each rate starts with an empty queue: the orders before it are all processed.
+                print(f"\nworker draining the queue: {queue_drain(timeout=opts.drain)}", flush=True)
+                print(f"checkout -> final status at {rate} orders/s for {opts.seconds} s ...", flush=True)
+                pipeline.append(checkout_pipeline(web.url, rate=rate, seconds=opts.seconds))
+                print(f"  {pipeline[-1]}", flush=True)
             rss["worker_mb_after_checkout"] = process_tree_rss_mb(worker.pid)
     finally:
         for process in reversed(processes):
@@ -440,6 +547,7 @@ def run(opts) -> dict:
         "big_catalog": opts.big,
         "scale": scale_ratios(rows, opts.big) if opts.big else {},
         "rss": rss,
+        "checkout_pipeline": pipeline,
     }
 
 
@@ -450,6 +558,13 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--big", type=int, default=100_000, help="large catalog size (0: skip)")
+    parser.add_argument(
+        "--order-rates",
+        type=lambda text: [int(x) for x in text.split(",")],
+        default=[10, 50],
+        help="checkouts/s at which to time checkout -> final status (comma-separated)",
+    )
+    parser.add_argument("--drain", type=int, default=90, help="most seconds to let the worker drain first")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "latest.json")
     parser.add_argument("--no-readme", dest="readme", action="store_false", help="leave README.md alone")
     opts = parser.parse_args(argv)
@@ -460,6 +575,7 @@ def main(argv=None) -> None:
     print(f"\nseeding: {json.dumps(report['seeding'])}")
     print(f"scale (100k / 1k): {json.dumps(report['scale'])}")
     print(f"rss: {json.dumps(report['rss'])}")
+    print(f"checkout pipeline: {json.dumps(report['checkout_pipeline'])}")
     print(f"machine: {json.dumps(report['machine'])}")
     opts.output.parent.mkdir(parents=True, exist_ok=True)
     opts.output.write_text(json.dumps(report, indent=2) + "\n")
