@@ -9,4 +9,7 @@ class CloudCartConfig(AppConfig):
 
     def ready(self) -> None:
         # Request ids into Celery message headers and out again in the worker (issue 7).
-        from cloudcart import task_context  # noqa: F401
+        from cloudcart import kombu_sqs, task_context  # noqa: F401
+
+        # A worker must outlive an SQS outage (kombu 5.7.0 bug, see cloudcart/kombu_sqs.py).
+        kombu_sqs.install()

@@ -1,21 +1,24 @@
 """moto stopped mid-run: bounded 503s with Retry-After everywhere, then recovery without restarts.
 
-Runs on its own moto + gunicorn (+ worker) on other ports, so the session's moto is untouched.
-moto keeps its state in memory: after the restart the tables (and queues) are bootstrapped and
-the catalog seeded again, as an operator would after losing a local endpoint.
+Runs on its own moto + gunicorn + Celery worker on other ports, so the session's moto is untouched.
+moto keeps its state in memory: after the restart the tables and queues are bootstrapped and the
+catalog seeded again, as an operator would after losing a local endpoint. The same gunicorn and
+worker processes must then serve and drain the queue. The timings are printed (pytest -s).
 """
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 import requests
 
 from tests.aws_env import free_port
-from tests.processes import ROOT, Gunicorn, MotoServer
+from tests.processes import ROOT, CeleryProcess, Gunicorn, MotoServer
 
 # Generous: AWS calls have a 1 s connect timeout, a 3 s read timeout and one retry.
 BOUND_SECONDS = 15
@@ -56,7 +59,46 @@ def _aws_backed_requests(base: str) -> list[tuple[str, str, dict]]:
         ("POST", f"{base}/cart", {"headers": header, "json": {"id": "1", "qty": 1}}),
         ("PATCH", f"{base}/cart", {"headers": header, "json": {"id": "1", "qty": 2}}),
         ("DELETE", f"{base}/cart", {"headers": header, "json": {"id": "1"}}),
+        ("POST", f"{base}/checkout", {"json": {"items": [{"id": "2", "qty": 1}]}}),
+        ("GET", f"{base}/orders/{uuid.uuid4().hex}", {}),
     ]
+
+
+def _checkout(base: str, *, request_id: str | None = None) -> str:
+    headers = {"X-Request-ID": request_id} if request_id else {}
+    response = requests.post(
+        f"{base}/checkout", json={"items": [{"id": "3", "qty": 1}]}, headers=headers, timeout=30
+    )
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def _wait_confirmed(base: str, order_ids: list[str], *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    pending = set(order_ids)
+    while pending:
+        for order_id in list(pending):
+            status = requests.get(f"{base}/orders/{order_id}", timeout=30).json().get("status")
+            if status in ("CONFIRMED", "REJECTED"):
+                assert status == "CONFIRMED", order_id
+                pending.discard(order_id)
+        assert time.monotonic() < deadline, f"still PENDING after {timeout} s: {pending}"
+        time.sleep(0.3)
+
+
+def _assert_unavailable(requests_to_make, *, label: str) -> None:
+    slowest = 0.0
+    for method, url, kwargs in requests_to_make:
+        response, elapsed = _timed(method, url, **kwargs)
+        slowest = max(slowest, elapsed)
+        assert response.status_code == 503, (label, method, url, response.status_code, response.text)
+        assert response.json()["code"] == "service_unavailable"
+        assert int(response.headers["Retry-After"]) >= 1
+        assert response.headers["X-Request-ID"]
+        assert elapsed < BOUND_SECONDS, (label, method, url, elapsed)
+        if label == "hung":
+            timings[f"hung {method} {url.split('/', 3)[-1]}_s"] = round(elapsed, 2)
+    timings[f"slowest_503_{label}_s"] = round(slowest, 2)
 
 
 @pytest.fixture
@@ -67,56 +109,51 @@ def outage_stack():
     env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "CATALOG_CACHE_SECONDS": "0"}
     moto = MotoServer(port)
     moto.start()
-    web = None
+    web = worker = None
     try:
         _bootstrap(env)
         web = Gunicorn(free_port(), env=env, name="outage-web")
-        yield moto, web, env
+        worker = CeleryProcess("worker", concurrency=1, env=env, name="outage-worker")
+        yield moto, web, worker, env
     finally:
-        if web is not None:
-            web.stop()
+        for process in (worker, web):
+            if process is not None:
+                process.stop()
         moto.stop()
 
 
 @pytest.mark.slow
 def test_moto_stopped_mid_run_then_back(outage_stack):
-    moto, web, env = outage_stack
-    for method, url, kwargs in _aws_backed_requests(web.url):
+    moto, web, worker, env = outage_stack
+    for method, url, kwargs in _aws_backed_requests(web.url)[:-2]:
         response, _ = _timed(method, url, **kwargs)
-        assert response.status_code == 200, (method, url, response.text)
-    gunicorn_pid = web.process.pid
+        assert response.status_code in (200, 202), (method, url, response.text)
+    # The checkout's request id travels in the Celery message to the worker's line for the order.
+    request_id = f"outage-{uuid.uuid4().hex[:8]}"
+    order_id = _checkout(web.url, request_id=request_id)
+    _wait_confirmed(web.url, [order_id], timeout=60)
+    final = [
+        json.loads(line) for line in worker.log().splitlines() if '"order_final"' in line and order_id in line
+    ]
+    assert final and final[0]["request_id"] == request_id, final
+    gunicorn_pid, worker_pid = web.process.pid, worker.process.pid
 
     # --- AWS hangs (accepts connections, never answers): the timeouts bound every answer ------
     os.kill(moto.process.pid, signal.SIGSTOP)
     try:
-        hung = [r for r in _aws_backed_requests(web.url) if r[1].endswith(("/products/1", "/readyz"))]
-        hung.append(
-            ("POST", f"{web.url}/cart", {"headers": {"X-Cart-Id": CART}, "json": {"id": "1", "qty": 1}})
-        )
-        slowest = 0.0
-        for method, url, kwargs in hung:
-            response, elapsed = _timed(method, url, **kwargs)
-            slowest = max(slowest, elapsed)
-            assert response.status_code == 503, (method, url, response.status_code, response.text)
-            assert response.headers["Retry-After"].isdigit()
-            assert elapsed < BOUND_SECONDS, (method, url, elapsed)
-        timings["slowest_503_hung_s"] = round(slowest, 2)
+        hung = [
+            r for r in _aws_backed_requests(web.url) if r[1].endswith(("/products/1", "/readyz", "/checkout"))
+        ]
+        _assert_unavailable(hung, label="hung")
     finally:
         os.kill(moto.process.pid, signal.SIGCONT)
 
     # --- AWS gone -----------------------------------------------------------------------------
     moto.stop()
-    slowest = 0.0
-    for method, url, kwargs in _aws_backed_requests(web.url):
-        response, elapsed = _timed(method, url, **kwargs)
-        slowest = max(slowest, elapsed)
-        assert response.status_code == 503, (method, url, response.status_code, response.text)
-        assert response.json()["code"] == "service_unavailable"
-        assert int(response.headers["Retry-After"]) >= 1
-        assert response.headers["X-Request-ID"]
-        assert elapsed < BOUND_SECONDS, (method, url, elapsed)
-    timings["slowest_503_refused_s"] = round(slowest, 2)
+    _assert_unavailable(_aws_backed_requests(web.url), label="refused")
     assert requests.get(f"{web.url}/healthz", timeout=5).status_code == 200
+    time.sleep(3)  # let the worker's polls fail against the dead endpoint for a while
+    assert worker.process.poll() is None, worker.log()[-3000:]
 
     # --- AWS back (empty: moto's state was in memory) -----------------------------------------
     moto.start()
@@ -128,8 +165,15 @@ def test_moto_stopped_mid_run_then_back(outage_stack):
         assert time.monotonic() < deadline, "readyz did not recover"
         time.sleep(0.2)
     timings["ready_after_restart_s"] = round(time.monotonic() - started, 2)
-    for method, url, kwargs in _aws_backed_requests(web.url):
+    for method, url, kwargs in _aws_backed_requests(web.url)[:-2]:
         response, _ = _timed(method, url, **kwargs)
-        assert response.status_code == 200, (method, url, response.text)
-    assert web.process.pid == gunicorn_pid and web.process.poll() is None  # same processes
+        assert response.status_code in (200, 202), (method, url, response.text)
+
+    # The same worker reconnects and drains what checkout publishes now.
+    drain_started = time.monotonic()
+    orders = [_checkout(web.url) for _ in range(3)]
+    _wait_confirmed(web.url, orders, timeout=90)
+    timings["worker_drained_3_orders_s"] = round(time.monotonic() - drain_started, 2)
+    assert web.process.pid == gunicorn_pid and web.process.poll() is None  # no restarts
+    assert worker.process.pid == worker_pid and worker.process.poll() is None
     print(f"outage timings: {timings}")

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 import uuid
 
 import requests
@@ -76,3 +77,31 @@ def test_logs_hold_no_cart_ids_or_secrets(web, make_product):
     assert header_cart not in log
     assert minted not in log
     assert settings.SECRET_KEY not in log
+
+
+def test_checkout_request_id_rides_in_the_celery_message_headers(api, make_product):
+    """The published task's headers carry the checkout's request id (the worker restores it)."""
+    import base64
+
+    from cloudcart.task_context import HEADER
+    from tests.orders.support import OrdersQueue
+
+    queue = OrdersQueue()
+    product = make_product(stock=5)
+    rid = f"rid-{uuid.uuid4().hex}"
+    response = api.post(
+        "/checkout", {"items": [{"id": product.id, "qty": 1}]}, format="json", HTTP_X_REQUEST_ID=rid
+    )
+    assert response.status_code == 202, response.content
+    assert response["X-Request-ID"] == rid
+    order_id = response.json()["id"]
+    deadline = time.monotonic() + 10
+    envelope = None
+    while envelope is None and time.monotonic() < deadline:
+        for message in queue._take(queue.url):
+            candidate = json.loads(base64.b64decode(message["Body"]))
+            args = json.loads(base64.b64decode(candidate["body"]))[0]
+            if args == [order_id]:
+                envelope = candidate
+    assert envelope is not None, "the checkout's task was not on the queue"
+    assert envelope["headers"][HEADER] == rid
