@@ -7,17 +7,21 @@ These tests start their own workers (none may run while their orders are placed)
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 import requests
 
 from catalog.models import Product
-from orders.models import Order
+from cloudcart import aws
+from orders.models import Order, OrderLine, StatusChange
 from orders.services import LineRequest, order_place
 from tests.aws_env import free_port
-from tests.orders.support import wait_final
+from tests.orders.support import task_order_id, wait_final
 from tests.processes import CeleryProcess, Gunicorn
 
 
@@ -96,3 +100,53 @@ def test_an_order_whose_publish_failed_is_published_by_the_reconciler(
         worker.stop()
     assert order.status == "CONFIRMED"
     assert stock(product) == 3
+
+
+@pytest.mark.slow
+def test_a_message_that_keeps_failing_ends_in_the_dlq(moto_server):
+    """An order the worker cannot process (here: a line with an empty product id, which DynamoDB
+    refuses) is not acked: SQS redelivers it and, after ORDERS_MAX_RECEIVES receives, moves it to
+    the DLQ. Its own queue pair with a 2 s visibility timeout keeps this quick."""
+    now = datetime.now(UTC)
+    poison = Order(
+        order_id="e" * 32,
+        status="PENDING",
+        items=[OrderLine(product_id="", name="broken", unit_price_cents=1, qty=1)],
+        total_cents=1,
+        currency="USD",
+        created_at=now,
+        history=[StatusChange(status="PENDING", at=now)],
+    )
+    poison.save()
+    env = {
+        "QUEUE_PREFIX": f"{os.environ['TABLE_PREFIX']}poison-",
+        "ORDERS_VISIBILITY_TIMEOUT": "2",
+        "ORDER_TASK_TIME_LIMIT": "1",
+    }
+    run_env = {**os.environ, **env}
+    subprocess.run(
+        [sys.executable, "manage.py", "bootstrap_aws"], env=run_env, check=True, capture_output=True
+    )
+    publish = f"from orders.tasks import process_order; process_order.delay({poison.order_id!r})"
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", publish], env=run_env, check=True, capture_output=True
+    )
+
+    sqs = aws.client("sqs")
+    dlq_url = sqs.get_queue_url(QueueName=f"{env['QUEUE_PREFIX']}orders-dlq")["QueueUrl"]
+    worker = CeleryProcess("worker", concurrency=1, env=env, name="e2e-poison-worker")
+    try:
+        deadline = time.monotonic() + 90
+        moved = []
+        while not moved and time.monotonic() < deadline:
+            moved = sqs.receive_message(
+                QueueUrl=dlq_url, MessageSystemAttributeNames=["ApproximateReceiveCount"], WaitTimeSeconds=1
+            ).get("Messages", [])
+    finally:
+        worker.stop()
+    assert moved, "the failing message never reached the DLQ"
+    assert task_order_id(moved[0]["Body"]) == poison.order_id
+    # Received and failed exactly ORDERS_MAX_RECEIVES times, then never again.
+    assert worker.log().count("] received") == 5, worker.log()[-2000:]
+    assert worker.log().count("raised unexpected: TransactWriteError") == 5
+    assert Order.get(poison.order_id, consistent_read=True).status == "PENDING"  # the reconciler's job

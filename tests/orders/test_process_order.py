@@ -113,3 +113,11 @@ def test_reconciler_republishes_only_stale_pending_orders(make_product, orders_q
     assert stale in published
     assert fresh not in published and done not in published
     assert stale in orders_queue.order_ids()
+
+
+def test_a_ninety_nine_line_order_is_one_transaction_of_one_hundred_items(make_product):
+    products = [make_product(stock=2, price_cents=100) for _ in range(99)]
+    order_id = place(*[(p, 1) for p in products])
+
+    assert order_process(order_id=order_id) == "CONFIRMED"  # DynamoDB's limit: 100 actions
+    assert {stock(p) for p in products} == {1}
