@@ -38,3 +38,7 @@ errorlog = "-"
 control_socket_disable = True
 # JSON lines for the error and access logs, the access line with the request id (issue 7).
 logger_class = "cloudcart.logs.GunicornJSONLogger"
+# gunicorn's own 400/414/431 answers as JSON too, like every other error (issue 7).
+from cloudcart.gunicorn_errors import install as _json_error_pages  # noqa: E402
+
+_json_error_pages()

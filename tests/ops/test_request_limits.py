@@ -88,3 +88,12 @@ def test_wrong_media_types_and_hosts_get_json_errors(web):
         assert response.status_code == status, (method, path, response.status_code, response.text[:200])
         assert response.headers["Content-Type"].startswith("application/json"), (method, path)
         assert response.json()["code"]
+
+
+def test_gunicorns_own_refusals_are_json(web):
+    too_long_line = requests.get(f"{web.url}/products?x={'a' * 9000}", timeout=10)
+    too_big_header = requests.get(f"{web.url}/products", headers={"X-Big": "b" * 9000}, timeout=10)
+    for response, status in [(too_long_line, 414), (too_big_header, 431)]:
+        assert response.status_code == status
+        assert response.headers["Content-Type"] == "application/json"
+        assert response.json()["code"] == "bad_request"
