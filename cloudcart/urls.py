@@ -4,8 +4,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cloudcart import health
+from cloudcart.views import ApiRootView
 
 urlpatterns = [
+    path("", ApiRootView.as_view(), name="api-root"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("", include("catalog.urls")),

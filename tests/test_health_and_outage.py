@@ -56,3 +56,14 @@ def test_browsable_api_is_html_with_reachable_stylesheet(web, make_product):
     assert css.status_code == 200
     assert css.headers["Content-Type"].startswith("text/css")
     assert len(css.content) > 10_000
+
+
+def test_api_root_links_to_every_endpoint(api):
+    body = api.get("/").json()
+    assert body["products"].endswith("/products")
+    assert body["product"].endswith("/products/1")
+    assert body["cart"].endswith("/cart")
+    assert body["checkout"].endswith("/checkout")
+    assert body["docs"].endswith("/api/docs/")
+    for link in ("products", "category", "health", "docs"):
+        assert api.get(body[link]).status_code == 200, link
