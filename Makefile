@@ -40,9 +40,10 @@ seed: $(VENV)/.installed ## seed the running local stack; COUNT=100000 for a big
 	python manage.py seed_products --count $${COUNT:-0}
 
 # --- Benchmarks (issue 8): figures beside baselines, not pass/fail; not part of `make test` ---
-bench: $(VENV)/.installed ## wrk against the stack + baselines at 1k and 100k products (~5 min)
+bench: $(VENV)/.installed ## wrk against the stack + baselines at 1k and 100k products, then checkout at 50/s (~8 min)
 	command -v wrk || (apt-get update && apt-get install -y wrk)
 	python -m tests.bench.run $(BENCH_ARGS)
+	python -m tests.bench.checkout_bench --rate 50 --seconds 10 --workers 2
 
 profile: $(VENV)/.installed ## pyinstrument call trees of the hot catalog paths (PATHS="/products/1 ...")
 	python -m tests.bench.profile $(PATHS)
