@@ -44,5 +44,7 @@ class OrdersQueues(Construct):
     def environment(self) -> dict[str, str]:
         return {
             "ORDERS_QUEUE_NAME": self.queue.queue_name,
+            # kombu uses it as a predefined queue: the roles need no sqs:ListQueues/GetQueueUrl.
+            "ORDERS_QUEUE_URL": self.queue.queue_url,
             "ORDERS_DLQ_NAME": self.dlq.queue_name,
         }

@@ -456,6 +456,7 @@ def test_resource_names_reach_every_process_from_the_constructs(stack):
         assert env["AWS_REGION"] == {"Ref": "AWS::Region"}
         assert {_ref(env[setting]) for setting in TABLE_SETTINGS.values()} == set(tables)
         assert env["ORDERS_QUEUE_NAME"] == {"Fn::GetAtt": [queue_id, "QueueName"]}
+        assert env["ORDERS_QUEUE_URL"] == {"Ref": queue_id}
         assert env["ORDERS_DLQ_NAME"]["Fn::GetAtt"][1] == "QueueName"
         assert "AWS_ENDPOINT_URL" not in env and "AWS_ACCESS_KEY_ID" not in env
         hosts = env["ALLOWED_HOSTS"]
