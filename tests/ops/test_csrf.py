@@ -11,9 +11,10 @@ def product(make_product):
     return make_product(name="CSRF target", stock=20)
 
 
-def test_cross_site_form_post_is_refused_with_json_403(web, product):
+@pytest.mark.parametrize("path", ["/cart", "/checkout"])
+def test_cross_site_form_post_is_refused_with_json_403(web, product, path):
     response = requests.post(
-        f"{web.url}/cart",
+        f"{web.url}{path}",
         data={"id": product.id, "qty": "1"},
         headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
         timeout=10,
