@@ -8,6 +8,11 @@ from pynamodb.models import Model
 
 from cloudcart.aws import DynamoMeta
 
+# Bounds on ids and category names in paths (routes and OpenAPI share them), so an absurd path is
+# a 404, never a DynamoDB validation error.
+PRODUCT_ID_PATTERN = r"[A-Za-z0-9._-]{1,64}"
+CATEGORY_PATTERN = r"[^/]{1,100}"
+
 
 def name_sort_key(*, name: str, product_id: str) -> str:
     """The category index's range key: by name, case-insensitively, then by id (unique, stable)."""

@@ -3,10 +3,10 @@
 from django.urls import re_path
 
 from catalog import views
+from catalog.models import CATEGORY_PATTERN, PRODUCT_ID_PATTERN
 
-# Ids and category names are bounded here, so an absurd path is a 404, never a DynamoDB error.
-PRODUCT_ID = r"(?P<product_id>[A-Za-z0-9._-]{1,64})"
-CATEGORY = r"(?P<category>[^/]{1,100})"
+PRODUCT_ID = rf"(?P<product_id>{PRODUCT_ID_PATTERN})"
+CATEGORY = rf"(?P<category>{CATEGORY_PATTERN})"
 
 urlpatterns = [
     re_path(r"^products$", views.ProductListView.as_view(), name="product-list"),

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.cache import catalog_json_cached
+from catalog.models import CATEGORY_PATTERN, PRODUCT_ID_PATTERN
 from catalog.selectors import product_get, products_by_category, products_page
 from catalog.serializers import product_data
 from cloudcart.openapi import (
@@ -106,7 +107,7 @@ class ProductListView(CatalogReadView):
         tags=["catalog"],
         summary="Get one product",
         parameters=[
-            OpenApiParameter("product_id", str, OpenApiParameter.PATH, pattern=r"^[A-Za-z0-9._-]{1,64}$"),
+            OpenApiParameter("product_id", str, OpenApiParameter.PATH, pattern=f"^{PRODUCT_ID_PATTERN}$"),
         ],
         responses={200: ProductSerializer, 404: errors(404, "product_not_found", "not_found")},
         examples=[OpenApiExample("A product", value=PRODUCT_EXAMPLE)],
@@ -125,7 +126,7 @@ class ProductDetailView(CatalogReadView):
         tags=["catalog"],
         summary="List the products of a category",
         parameters=[
-            OpenApiParameter("category", str, OpenApiParameter.PATH, pattern=r"^[^/]{1,100}$"),
+            OpenApiParameter("category", str, OpenApiParameter.PATH, pattern=f"^{CATEGORY_PATTERN}$"),
             LIMIT_PARAMETER,
             CURSOR_PARAMETER,
         ],
