@@ -55,6 +55,10 @@ class Order(Model):
     total_cents = NumberAttribute()
     currency = UnicodeAttribute()
     cart_id = UnicodeAttribute(null=True)
+    # Who the order belongs to: the signed-in customer's Cognito `sub` (None for a guest), and the
+    # address receipts go to (the customer's, or the guest checkout's `email`; None: no e-mail).
+    customer_id = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     history = ListAttribute(of=StatusChange, default=list)
     request_id = UnicodeAttribute(null=True)
