@@ -71,8 +71,8 @@ class MotoServer:
 
     def start(self) -> None:
         self.process = spawn(
-            # moto with DynamoDB requests serialized: see tests/moto_serialized.py for why.
-            [sys.executable, "-m", "tests.moto_serialized", "-H", "127.0.0.1", "-p", str(self.port)],
+            # moto with DynamoDB requests serialized: see deploy/local/moto_serialized.py for why.
+            [sys.executable, "-m", "deploy.local.moto_serialized", "-H", "127.0.0.1", "-p", str(self.port)],
             log_name="moto",
         )
         wait_http(f"{self.url}/moto-api/", process=self.process)

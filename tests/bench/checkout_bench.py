@@ -2,7 +2,7 @@
 
     python -m tests.bench.checkout_bench [--rate 20] [--seconds 15] [--workers 1 2]
 
-For each worker count: a fresh moto server (DynamoDB requests serialized, tests/moto_serialized.py),
+For each worker count: a fresh moto server (DynamoDB requests serialized, deploy/local/moto_serialized.py),
 `bootstrap_aws`, real gunicorn (deploy/gunicorn.conf.py) and a real `celery -A cloudcart worker`
 with that many prefork processes. An open-loop client sends `--rate` checkouts per second for
 `--seconds` (each of one unit, so none is refused for stock), then waits for every accepted order
