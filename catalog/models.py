@@ -1,7 +1,7 @@
 """The products table and its category index."""
 
 from django.conf import settings
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -44,8 +44,13 @@ class Product(Model):
     price_cents = NumberAttribute()  # integer minor units; never a float
     currency = UnicodeAttribute()
     stock = NumberAttribute(default=0)  # >= 0, guarded by conditional writes
-    image_key = UnicodeAttribute(null=True)
+    image_key = UnicodeAttribute(null=True)  # the S3 key of the current image (products/{id}/...)
     updated_at = UTCDateTimeAttribute()
+    # Bumped by every staff edit of the fields above (not by stock changes, which are atomic
+    # counters of their own): `PATCH` names the version it read, a stale one is refused (412).
+    version = NumberAttribute(default=1)
+    # Archived products stay in the table (past orders and carts name them) but leave the shop.
+    archived = BooleanAttribute(default=False)
 
     category_index = CategoryIndex()
 

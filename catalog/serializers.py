@@ -1,5 +1,6 @@
 """How a product looks in the API. A plain function: catalog reads are hot, DRF fields are slow."""
 
+from catalog.images import image_url
 from catalog.models import Product
 from cloudcart.money import format_cents
 
@@ -14,5 +15,13 @@ def product_data(product: Product) -> dict:
         "currency": product.currency,
         "stock": int(product.stock),
         "image_key": product.image_key,
+        "image_url": image_url(product.image_key),
+        "version": int(product.version or 1),
+        "archived": bool(product.archived),
         "updated_at": product.updated_at.isoformat().replace("+00:00", "Z"),
     }
+
+
+def product_etag(product: Product) -> str:
+    """The product's version as a strong ETag: what `If-Match` must name to edit it."""
+    return f'"{int(product.version or 1)}"'

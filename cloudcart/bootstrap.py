@@ -1,4 +1,4 @@
-"""Create the DynamoDB tables and SQS queues the app needs, if missing. Safe to rerun.
+"""Create the DynamoDB tables, SQS queues and S3 bucket the app needs, if missing. Safe to rerun.
 
 Used by `manage.py bootstrap_aws` for the local stack and by the test session. In production
 the CDK stack owns these resources and this is never run.
@@ -118,7 +118,24 @@ def queues_create() -> str:
     )
 
 
+def bucket_ensure(*, name: str) -> bool:
+    """Create the bucket if missing; True if created. (us-east-1 takes no LocationConstraint.)"""
+    s3 = aws.client("s3")
+    kwargs = {}
+    if settings.AWS_REGION != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.AWS_REGION}
+    try:
+        s3.create_bucket(Bucket=name, **kwargs)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            return False
+        raise
+    logger.info("Created bucket %s", name)
+    return True
+
+
 def aws_bootstrap(*, wait_seconds: float = 30) -> None:
     endpoint_wait(timeout_seconds=wait_seconds)
     tables_create()
     queues_create()
+    bucket_ensure(name=settings.PRODUCT_IMAGES_BUCKET)

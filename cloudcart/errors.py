@@ -45,6 +45,16 @@ ERROR_CODES = {
     "invalid_idempotency_key": "The `Idempotency-Key` header is empty or longer than 255 characters.",
     "idempotency_key_reused": "This `Idempotency-Key` was used with a different request body.",
     "order_not_found": "No order with this id.",
+    # Staff catalog writes and product images
+    "precondition_failed": "`If-Match` names an old version; the body has the current `version`.",
+    "precondition_required": 'A product edit needs `If-Match: "<version>"` (or `version` in a form).',
+    "stock_below_zero": "The stock change would go below zero; the body has the current `stock`.",
+    "product_exists": "A product with this id already exists.",
+    "upload_key_invalid": "The image key is not under `products/{id}/` for this product.",
+    "upload_not_found": "No uploaded object with this key (upload it with the signed form first).",
+    "upload_type_not_allowed": "The uploaded object is not image/jpeg, image/png or image/webp.",
+    "upload_too_large": "The uploaded object is larger than the image size limit.",
+    "upload_content_mismatch": "The uploaded object's first bytes are not the image type it claims.",
 }
 
 

@@ -221,6 +221,21 @@ CATALOG_CACHE_SECONDS = env.float("CATALOG_CACHE_SECONDS", default=5.0)
 CATALOG_CACHE_MAX_ENTRIES = env.int("CATALOG_CACHE_MAX_ENTRIES", default=2048)
 REST_FRAMEWORK["DEFAULT_CONTENT_NEGOTIATION_CLASS"] = "cloudcart.negotiation.JSONFirstNegotiation"
 
+# --- Catalog: product images (S3 presigned POST in, CloudFront out) -------------------------
+# The private bucket staff upload product images to (bootstrap_aws creates it locally; the stack
+# on AWS). Objects live under products/{id}/.
+PRODUCT_IMAGES_BUCKET = env.str("PRODUCT_IMAGES_BUCKET", default=f"{TABLE_PREFIX}product-images")
+# The largest image a signed upload may carry and an attached object may be (bytes).
+PRODUCT_IMAGE_MAX_BYTES = env.int("PRODUCT_IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
+# Where clients fetch images: `image_url` = this + "/" + the key. On AWS the CloudFront
+# distribution's URL (the stack sets it); locally the bucket on the local S3 endpoint.
+PRODUCT_IMAGES_BASE_URL = env.str(
+    "PRODUCT_IMAGES_BASE_URL",
+    default="" if IS_PRODUCTION else f"{AWS_ENDPOINT_URL}/{PRODUCT_IMAGES_BUCKET}",
+).rstrip("/")
+# A signed upload form is valid this long.
+PRODUCT_IMAGE_UPLOAD_EXPIRES_SECONDS = 600
+
 # --- Deploy (issue 6): behind the ALB --------------------------------------------------------
 # Before CommonMiddleware, which validates Host: the ALB health check's Host is the task's IP.
 MIDDLEWARE.insert(
