@@ -257,6 +257,13 @@ IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 ORDERS_RECONCILE_AFTER_SECONDS = env.int("ORDERS_RECONCILE_AFTER_SECONDS", default=120)
 ORDERS_RECONCILE_INTERVAL_SECONDS = env.float("ORDERS_RECONCILE_INTERVAL_SECONDS", default=60.0)
 ORDERS_RECONCILE_BATCH = env.int("ORDERS_RECONCILE_BATCH", default=500)
+# Poison orders end: every publish of an order is counted on the order (checkout's is the first),
+# and the reconciler waits twice as long before each further one (AFTER, 2x, 4x, ...), so an
+# order whose message fails every time is published at most this many times (the DLQ holds at
+# most as many copies) and is then FAILED (reason `processing_failed`) for an operator to retry
+# with `manage.py order_retry`. With the defaults that is about an hour after checkout: a worker
+# outage shorter than that fails nothing.
+ORDERS_MAX_PUBLISHES = env.int("ORDERS_MAX_PUBLISHES", default=5)
 
 # Long polling: a ReceiveMessage waits up to this long for a message (SQS's maximum is 20).
 ORDERS_WAIT_TIME_SECONDS = env.int("ORDERS_WAIT_TIME_SECONDS", default=10)
@@ -309,9 +316,21 @@ CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Each periodic run expires when the next one is due: while no worker consumes (workers down,
+# SQS unreachable), beat's messages do not pile up into a burst of runs on recovery.
+# Custom CloudWatch metrics (cloudcart/metrics.py): the beat heartbeat and the oldest PENDING
+# order's age, which two alarms watch. The stack sets its own namespace per stack.
+METRICS_NAMESPACE = env.str("METRICS_NAMESPACE", default="CloudCart")
+BEAT_HEARTBEAT_SECONDS = env.float("BEAT_HEARTBEAT_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "orders-reconcile": {
         "task": "orders.tasks.orders_reconcile",
         "schedule": ORDERS_RECONCILE_INTERVAL_SECONDS,
+        "options": {"expires": ORDERS_RECONCILE_INTERVAL_SECONDS},
+    },
+    "beat-heartbeat": {
+        "task": "cloudcart.tasks.beat_heartbeat",
+        "schedule": BEAT_HEARTBEAT_SECONDS,
+        "options": {"expires": BEAT_HEARTBEAT_SECONDS},
     },
 }

@@ -64,12 +64,20 @@ class Order(Model):
     request_id = UnicodeAttribute(null=True)
     # Issue 5: the products a REJECTED order could not get (reason "out_of_stock").
     reason_products = ListAttribute(null=True)
+    # Publishes of `process_order` for this order (checkout's is the first; None on orders stored
+    # before counting began) and when the reconciler may publish it again: it never republishes
+    # before then, and an order published ORDERS_MAX_PUBLISHES times becomes FAILED instead.
+    publishes = NumberAttribute(null=True)
+    republish_at = UTCDateTimeAttribute(null=True)
 
     status_index = StatusIndex()
 
     PENDING = "PENDING"
     CONFIRMED = "CONFIRMED"
     REJECTED = "REJECTED"
+    # Its message failed every time it was published (reason `processing_failed`): final until an
+    # operator retries it (`manage.py order_retry`).
+    FAILED = "FAILED"
 
 
 class IdempotencyKey(Model):

@@ -50,15 +50,18 @@ class OrderLineSerializer(serializers.Serializer):
 
 
 class StatusChangeSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["PENDING", "CONFIRMED", "REJECTED"])
+    status = serializers.ChoiceField(choices=["PENDING", "CONFIRMED", "REJECTED", "FAILED"])
     at = serializers.DateTimeField()
     reason = serializers.CharField(allow_null=True)
 
 
 class OrderSerializer(serializers.Serializer):
     id = serializers.RegexField(r"^[0-9a-f]{32}$", help_text="Unguessable: 128 random bits.")
-    status = serializers.ChoiceField(choices=["PENDING", "CONFIRMED", "REJECTED"])
-    reason = serializers.CharField(allow_null=True, help_text="`out_of_stock` for a REJECTED order.")
+    status = serializers.ChoiceField(choices=["PENDING", "CONFIRMED", "REJECTED", "FAILED"])
+    reason = serializers.CharField(
+        allow_null=True,
+        help_text="`out_of_stock` for a REJECTED order, `processing_failed` for a FAILED one.",
+    )
     out_of_stock = serializers.ListField(child=serializers.CharField(), help_text="Products that were short.")
     items = OrderLineSerializer(many=True)
     total = serializers.CharField(help_text="Decimal string: the sum of the lines.")

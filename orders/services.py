@@ -36,7 +36,7 @@ from cloudcart.errors import (
 from cloudcart.logs import request_id_var
 from cloudcart.money import format_cents
 from orders.models import IdempotencyKey, Order, OrderLine, StatusChange
-from orders.selectors import idempotency_record_get, orders_pending_before
+from orders.selectors import idempotency_record_get, orders_due_for_republish, orders_pending_oldest
 from orders.serializers import order_data
 
 logger = logging.getLogger(__name__)
@@ -156,6 +156,9 @@ def _order_build(
         created_at=now,
         history=[StatusChange(status=Order.PENDING, at=now)],
         request_id=request_id,
+        # Checkout publishes it right after storing it: that is its first counted publish.
+        publishes=1,
+        republish_at=order_republish_due(publishes=1, after=now),
     )
 
 
@@ -400,15 +403,133 @@ def order_process(*, order_id: str) -> str | None:
         request_id_var.reset(token)
 
 
-def orders_reconcile(*, older_than_seconds: int | None = None, limit: int | None = None) -> list[str]:
-    """Republish every order still PENDING after `older_than_seconds` (a lost publish, a message
-    gone to the DLQ). Found through the status index, never a Scan. Returns the ids published."""
-    age = settings.ORDERS_RECONCILE_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
-    cutoff = _now() - timedelta(seconds=age)
-    order_ids = orders_pending_before(cutoff=cutoff, limit=limit or settings.ORDERS_RECONCILE_BATCH)
-    published = [order_id for order_id in order_ids if order_publish(order_id=order_id)]
-    if order_ids:
-        logger.info(
-            "orders_reconcile: republished %d of %d stale PENDING orders", len(published), len(order_ids)
+def order_republish_due(*, publishes: int, after: datetime) -> datetime:
+    """When an order published `publishes` times may be published again: ORDERS_RECONCILE_AFTER_SECONDS
+    after the first publish, then twice as long after each further one."""
+    wait = settings.ORDERS_RECONCILE_AFTER_SECONDS * 2 ** max(0, publishes - 1)
+    return after + timedelta(seconds=wait)
+
+
+def order_fail(*, order_id: str, reason: str = "processing_failed") -> Order | None:
+    """Make a PENDING order FAILED (final until `order_retry`), logged once as final.
+
+    Conditional on the order still being PENDING, exactly like the worker's transaction: of the
+    two, exactly one wins. Returns the FAILED order, or None when it was no longer PENDING. This is
+    the one place an order becomes FAILED: hooks on that state change belong here.
+    """
+    now = _now()
+    order = Order(order_id=order_id)
+    try:
+        order.update(
+            actions=[
+                Order.status.set(Order.FAILED),
+                Order.reason.set(reason),
+                Order.history.set(
+                    Order.history.append([StatusChange(status=Order.FAILED, at=now, reason=reason)])
+                ),
+            ],
+            condition=(Order.status == Order.PENDING),
         )
-    return published
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
+    logger.warning("Order %s FAILED (%s): its processing failed on every publish", order_id, reason)
+    _order_log_final(order)  # update() refreshed it from DynamoDB's answer
+    return order
+
+
+def order_republish(*, order: Order, now: datetime | None = None) -> str:
+    """Publish a stale PENDING order once more, counted on the order; FAIL it past its budget.
+
+    `order` is as the status index showed it. The count and the next due time move in ONE
+    conditional UpdateItem (still PENDING, still the count we saw, due), so two reconciler runs
+    never both publish it, and a stale index entry only costs a skip. Returns "published",
+    "failed" (its publishes were spent: now FAILED), "skipped" (no longer PENDING or not due) or
+    "unpublished" (counted, but SQS refused it: retried at the next due time).
+    """
+    now = now or _now()
+    limit = settings.ORDERS_MAX_PUBLISHES
+    seen = None if order.publishes is None else int(order.publishes)
+    if seen is not None and seen >= limit:
+        current = Order.get(order.order_id, consistent_read=True)
+        due = current.republish_at is None or current.republish_at <= now
+        if current.status != Order.PENDING or not due or int(current.publishes or 0) < limit:
+            return "skipped"
+        return "failed" if order_fail(order_id=order.order_id) else "skipped"
+    publishes = (seen or 0) + 1
+    try:
+        Order(order_id=order.order_id).update(
+            actions=[
+                Order.publishes.set(publishes),
+                Order.republish_at.set(order_republish_due(publishes=publishes, after=now)),
+            ],
+            condition=(Order.status == Order.PENDING)
+            & (Order.publishes.does_not_exist() if seen is None else (Order.publishes == seen))
+            & (Order.republish_at.does_not_exist() | (Order.republish_at <= now)),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return "skipped"
+        raise
+    return "published" if order_publish(order_id=order.order_id) else "unpublished"
+
+
+def order_retry(*, order_id: str) -> Order | None:
+    """An operator's retry: a FAILED order goes back to PENDING with a fresh publish budget, and is
+    published. None when the order is not FAILED (nothing changes)."""
+    now = _now()
+    order = Order(order_id=order_id)
+    try:
+        order.update(
+            actions=[
+                Order.status.set(Order.PENDING),
+                Order.reason.remove(),
+                Order.history.set(
+                    Order.history.append([StatusChange(status=Order.PENDING, at=now, reason="retried")])
+                ),
+                Order.publishes.set(1),
+                Order.republish_at.set(order_republish_due(publishes=1, after=now)),
+            ],
+            condition=(Order.status == Order.FAILED),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
+    logger.info("Order %s retried by an operator: PENDING again", order_id)
+    order_publish(order_id=order_id)
+    return order
+
+
+def orders_reconcile(*, older_than_seconds: int | None = None, limit: int | None = None) -> list[str]:
+    """Republish the orders still PENDING whose republish is due (a lost publish, a message gone to
+    the DLQ); FAIL those that spent their publishes. Returns the ids published.
+
+    Found through the status index, never a Scan, oldest first; orders published recently are
+    filtered out by DynamoDB before they take a place in the batch, so a few stuck orders never
+    starve newer ones (each one, once republished, waits its turn again).
+    """
+    age = settings.ORDERS_RECONCILE_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
+    now = _now()
+    orders = orders_due_for_republish(
+        created_before=now - timedelta(seconds=age), now=now, limit=limit or settings.ORDERS_RECONCILE_BATCH
+    )
+    outcomes: dict[str, list[str]] = {}
+    for order in orders:
+        outcomes.setdefault(order_republish(order=order, now=now), []).append(order.order_id)
+    if orders:
+        logger.info(
+            "orders_reconcile: %s",
+            ", ".join(f"{len(ids)} {outcome}" for outcome, ids in sorted(outcomes.items())),
+            extra={"event": "orders_reconcile", **{outcome: len(ids) for outcome, ids in outcomes.items()}},
+        )
+    return outcomes.get("published", [])
+
+
+def orders_oldest_pending_age(*, now: datetime | None = None) -> float:
+    """Seconds the oldest PENDING order has waited (0 when none): the alarm's metric."""
+    created_at = orders_pending_oldest()
+    if created_at is None:
+        return 0.0
+    return max(0.0, ((now or _now()) - created_at).total_seconds())

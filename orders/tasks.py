@@ -3,7 +3,8 @@
 from celery import shared_task
 from django.conf import settings
 
-from orders.services import OrderRetryLater, order_process, orders_reconcile
+from cloudcart.metrics import OLDEST_PENDING_ORDER_AGE, metric_put
+from orders.services import OrderRetryLater, order_process, orders_oldest_pending_age, orders_reconcile
 
 
 @shared_task(
@@ -30,5 +31,9 @@ def process_order(order_id: str) -> None:
 
 @shared_task(name="orders.tasks.orders_reconcile", time_limit=settings.ORDER_TASK_TIME_LIMIT)
 def reconcile_pending_orders() -> int:
-    """Beat's periodic task: republish orders still PENDING after ORDERS_RECONCILE_AFTER_SECONDS."""
-    return len(orders_reconcile())
+    """Beat's periodic task: republish orders still PENDING after ORDERS_RECONCILE_AFTER_SECONDS
+    (FAIL those past ORDERS_MAX_PUBLISHES), then report how long the oldest PENDING order has
+    waited (the alarm on PENDING age watches it)."""
+    published = orders_reconcile()
+    metric_put(name=OLDEST_PENDING_ORDER_AGE, value=orders_oldest_pending_age(), unit="Seconds")
+    return len(published)

@@ -10,8 +10,9 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -150,3 +151,89 @@ def test_a_message_that_keeps_failing_ends_in_the_dlq(moto_server):
     assert worker.log().count("] received") == 5, worker.log()[-2000:]
     assert worker.log().count("raised unexpected: TransactWriteError") == 5
     assert Order.get(poison.order_id, consistent_read=True).status == "PENDING"  # the reconciler's job
+
+
+@pytest.mark.slow
+def test_a_poison_order_fails_after_its_publishes_and_is_never_republished(moto_server):
+    """Real worker and beat on their own queue pair: an order whose message fails every time is
+    published ORDERS_MAX_PUBLISHES times (checkout's + the reconciler's), then FAILED, logged once
+    as final; the reconciler leaves it alone from then on and the DLQ holds at most that many
+    copies."""
+    max_publishes = 3
+    now = datetime.now(UTC)
+    poison = Order(
+        order_id=uuid.uuid4().hex,
+        status="PENDING",
+        # An empty product id: DynamoDB refuses the transaction every time (not a transient error).
+        items=[OrderLine(product_id="", name="broken", unit_price_cents=1, qty=1)],
+        total_cents=1,
+        currency="USD",
+        created_at=now,
+        history=[StatusChange(status="PENDING", at=now)],
+        publishes=1,  # as checkout stores it: its own publish is the first
+        republish_at=now + timedelta(seconds=1),
+    )
+    poison.save()
+    env = {
+        "QUEUE_PREFIX": f"{os.environ['TABLE_PREFIX']}poison2-",
+        "ORDERS_VISIBILITY_TIMEOUT": "2",
+        "ORDER_TASK_TIME_LIMIT": "1",
+        "ORDERS_RECONCILE_AFTER_SECONDS": "1",
+        "ORDERS_RECONCILE_INTERVAL_SECONDS": "1",
+        "ORDERS_MAX_PUBLISHES": str(max_publishes),
+    }
+    run_env = {**os.environ, **env}
+    subprocess.run(
+        [sys.executable, "manage.py", "bootstrap_aws"], env=run_env, check=True, capture_output=True
+    )
+    publish = f"from orders.tasks import process_order; process_order.delay({poison.order_id!r})"
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", publish], env=run_env, check=True, capture_output=True
+    )
+    sqs = aws.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=f"{env['QUEUE_PREFIX']}orders")["QueueUrl"]
+    dlq_url = sqs.get_queue_url(QueueName=f"{env['QUEUE_PREFIX']}orders-dlq")["QueueUrl"]
+
+    worker = CeleryProcess("worker", concurrency=1, env=env, name="e2e-poison-fail-worker")
+    beat = CeleryProcess("beat", env=env, name="e2e-poison-fail-beat")
+    try:
+        failed = wait_final([poison.order_id], timeout=120)[poison.order_id]
+        assert (failed.status, failed.reason) == ("FAILED", "processing_failed")
+        assert failed.publishes == max_publishes
+        # The reconciler keeps running and leaves the order alone.
+        runs = worker.log().count("orders.tasks.orders_reconcile[")
+        worker.wait_for_count("orders.tasks.orders_reconcile[", runs + 6, timeout=60)
+        assert Order.get(poison.order_id, consistent_read=True).publishes == max_publishes
+        # Copies still cycling are acked as "already FAILED"; none of them is redelivered for ever.
+        deadline = time.monotonic() + 60
+        while _queue_depth(sqs, queue_url) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _queue_depth(sqs, queue_url) == 0
+    finally:
+        beat.stop()
+        worker.stop()
+    dead = _take_all(sqs, dlq_url)
+    assert len(dead) <= max_publishes
+    assert {task_order_id(m["Body"]) for m in dead} <= {poison.order_id}
+    finals = [
+        line for line in worker.log().splitlines() if '"order_final"' in line and poison.order_id in line
+    ]
+    assert len(finals) == 1, "logged as final exactly once"
+    assert '"FAILED"' in finals[0]
+
+
+def _queue_depth(sqs, url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return sum(
+        int(attributes[name])
+        for name in ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
+    )
+
+
+def _take_all(sqs, url: str) -> list[dict]:
+    taken = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        taken += messages
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return taken

@@ -104,8 +104,9 @@ def test_reconciler_republishes_only_stale_pending_orders(make_product, orders_q
     a = make_product(stock=100)
     stale, fresh, done = place((a, 1)), place((a, 1)), place((a, 1))
     order_process(order_id=done)
-    Order(order_id=stale).update(actions=[Order.created_at.set(datetime.now(UTC) - timedelta(minutes=10))])
-    Order(order_id=done).update(actions=[Order.created_at.set(datetime.now(UTC) - timedelta(minutes=10))])
+    then = datetime.now(UTC) - timedelta(minutes=10)
+    for order_id in (stale, done):
+        Order(order_id=order_id).update(actions=[Order.created_at.set(then), Order.republish_at.set(then)])
     orders_queue.purge()
 
     published = orders_reconcile(older_than_seconds=300)
