@@ -4,9 +4,14 @@ Every process builds its clients once and reuses them; nothing here is built per
 Only `AWS_ENDPOINT_URL` differs between moto (local, tests) and real AWS (production).
 """
 
+import collections
+import contextlib
+import contextvars
 import functools
+from collections.abc import Iterator
 
 import boto3
+from botocore import handlers as botocore_handlers
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
@@ -89,3 +94,74 @@ def is_transient_aws_error(exc: BaseException) -> bool:
             if error.get("Code") in TRANSIENT_ERROR_CODES or status >= 500:
                 return True
     return False
+
+
+# --- Per-request AWS call counts -------------------------------------------------------------
+
+
+class AwsCalls(collections.Counter):
+    """API calls made while counting, keyed `service.Operation` (e.g. `dynamodb.UpdateItem`).
+
+    One call is one API operation as the code asked for it: botocore's own retries of that
+    operation are not counted again.
+    """
+
+    def service(self, name: str) -> int:
+        """All calls to one service (`dynamodb`, `sqs`)."""
+        return sum(count for key, count in self.items() if key.split(".", 1)[0] == name)
+
+    def by_service(self) -> dict[str, int]:
+        totals: collections.Counter = collections.Counter()
+        for key, count in self.items():
+            totals[key.split(".", 1)[0]] += count
+        return dict(sorted(totals.items()))
+
+    def header_value(self) -> str:
+        """`dynamodb=2, sqs=1` (services called, sorted); `none` when nothing was called."""
+        return ", ".join(f"{name}={count}" for name, count in self.by_service().items()) or "none"
+
+
+_calls_var: contextvars.ContextVar[AwsCalls | None] = contextvars.ContextVar("aws_calls", default=None)
+
+
+def _count_call(model, **_) -> None:
+    """botocore `before-call` handler: fires once per API call on every client (boto3, PynamoDB, kombu)."""
+    calls = _calls_var.get()
+    if calls is not None:
+        calls[f"{model.service_model.service_name}.{model.name}"] += 1
+
+
+def _count_calls_install() -> None:
+    """Register `_count_call` in every botocore session this process creates from now on.
+
+    Clients are built in three places we do not all own: our `client()`, PynamoDB (its own botocore
+    session per thread, see pynamodb/connection/base.py `Connection.session`) and kombu's SQS
+    transport (Celery publishes). botocore registers `BUILTIN_HANDLERS` on each new session
+    (botocore/session.py `_register_builtin_handlers`), so one entry there reaches them all. It
+    runs at import, before any client exists: models import this module to build their `Meta`.
+    """
+    spec = ("before-call", _count_call)
+    if spec not in botocore_handlers.BUILTIN_HANDLERS:
+        botocore_handlers.BUILTIN_HANDLERS.append(spec)
+
+
+if settings.AWS_CALL_COUNTING:
+    _count_calls_install()
+
+
+@contextlib.contextmanager
+def aws_calls_counted() -> Iterator[AwsCalls]:
+    """Count the AWS calls made in this context (this thread or task), e.g. in a test:
+
+    with aws_calls_counted() as calls:
+        api.post("/cart", {"id": "1", "qty": 1}, format="json")
+    assert calls.service("dynamodb") <= 3
+    """
+    if not settings.AWS_CALL_COUNTING:
+        raise RuntimeError("AWS call counting is off: set AWS_CALL_COUNTING=1 before Django starts")
+    calls = AwsCalls()
+    token = _calls_var.set(calls)
+    try:
+        yield calls
+    finally:
+        _calls_var.reset(token)

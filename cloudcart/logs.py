@@ -73,5 +73,7 @@ class GunicornJSONLogger(GunicornLogger):
                 "remote_addr": environ.get("REMOTE_ADDR"),
                 "user_agent": environ.get("HTTP_USER_AGENT"),
                 "request_id": headers.get(REQUEST_ID_HEADER.lower()),
+                # Present only with AWS_CALL_COUNTING (cloudcart.middleware.AwsCallCountMiddleware).
+                "aws_calls": headers.get("x-aws-calls"),
             },
         )

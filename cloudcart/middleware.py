@@ -4,8 +4,10 @@ import io
 import logging
 
 from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
 from django.http import JsonResponse
 
+from cloudcart.aws import aws_calls_counted
 from cloudcart.errors import RequestTooLarge, error_body
 from cloudcart.logs import REQUEST_ID_HEADER, request_id_from, request_id_var
 
@@ -27,6 +29,27 @@ class RequestIdMiddleware:
         finally:
             request_id_var.reset(token)
         response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+AWS_CALLS_HEADER = "X-AWS-Calls"
+
+
+class AwsCallCountMiddleware:
+    """With AWS_CALL_COUNTING: answer the AWS calls this request made (`X-AWS-Calls: dynamodb=2`).
+
+    For benchmarks and tests that pin a write path's round trips; the access log carries it too.
+    """
+
+    def __init__(self, get_response):
+        if not settings.AWS_CALL_COUNTING:
+            raise MiddlewareNotUsed
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with aws_calls_counted() as calls:
+            response = self.get_response(request)
+        response[AWS_CALLS_HEADER] = calls.header_value()
         return response
 
 

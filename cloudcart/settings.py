@@ -102,6 +102,9 @@ AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="" if IS_PRODUC
 AWS_CONNECT_TIMEOUT = env.float("AWS_CONNECT_TIMEOUT", default=1.0)
 AWS_READ_TIMEOUT = env.float("AWS_READ_TIMEOUT", default=3.0)
 AWS_MAX_RETRIES = env.int("AWS_MAX_RETRIES", default=1)
+# Count the AWS calls each request makes (cloudcart.aws.aws_calls_counted) and answer them in an
+# `X-AWS-Calls: dynamodb=2, sqs=1` header and the access log: on in tests and `make bench`.
+AWS_CALL_COUNTING = env.bool("AWS_CALL_COUNTING", default=False)
 
 TABLE_PREFIX = env.str("TABLE_PREFIX", default="cloudcart-")
 PRODUCTS_TABLE = env.str("PRODUCTS_TABLE", default=f"{TABLE_PREFIX}products")
@@ -159,6 +162,7 @@ LOGGING = {
 # Outermost: every response, even a 413 or a 404, carries the request id.
 MIDDLEWARE = [
     "cloudcart.middleware.RequestIdMiddleware",
+    "cloudcart.middleware.AwsCallCountMiddleware",  # only with AWS_CALL_COUNTING
     "cloudcart.middleware.BodySizeLimitMiddleware",
     *MIDDLEWARE,
 ]

@@ -23,6 +23,8 @@ os.environ["AWS_ENDPOINT_URL"] = MOTO_URL
 os.environ["AWS_ACCESS_KEY_ID"] = "test"
 os.environ["AWS_SECRET_ACCESS_KEY"] = "test"
 os.environ["AWS_REGION"] = "us-east-1"
+# Tests pin the AWS calls a request makes (cloudcart.aws.aws_calls_counted, `X-AWS-Calls`).
+os.environ["AWS_CALL_COUNTING"] = "1"
 # Every run gets its own tables (and queues), so runs never see each other's data.
 os.environ["TABLE_PREFIX"] = f"test-{uuid.uuid4().hex[:8]}-"
 for name in ("PRODUCTS_TABLE", "CARTS_TABLE", "ORDERS_TABLE", "IDEMPOTENCY_TABLE"):
