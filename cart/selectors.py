@@ -1,11 +1,16 @@
-"""Cart reads: the live lines of a cart, and the cart priced from the current catalog."""
+"""Cart reads: a cart's live lines, and the cart priced from the catalog.
 
+Pricing reads the catalog with eventually consistent batch reads (half the cost of consistent
+ones; a price may lag a catalog change by about a second). The cart's prices are information
+only: checkout re-prices every line with consistent reads and checks the client's total.
+"""
+
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.conf import settings
 
-from cart.models import CartLine
+from cart.store import CartState, cart_item_read
 from catalog.selectors import products_get_many
 
 
@@ -26,45 +31,53 @@ class PricedCart:
     subtotal_cents: int  # available lines only
     currency: str
 
+    @property
+    def lines(self) -> dict[str, int]:
+        return {line.product_id: line.qty for line in self.items}
 
-def cart_items_all(*, cart_id: str) -> list[CartLine]:
-    """Every item stored under `cart_id`, the head and expired lines included (consistent read)."""
+
+def cart_live_get(*, cart_id: str | None) -> CartState | None:
+    """The cart if it exists and has not expired (consistent read); None otherwise.
+
+    Expired carts are ignored here, before DynamoDB's TTL deletes them (it may take days, and the
+    emulators never do).
+    """
     if not cart_id:
-        return []
-    return list(CartLine.query(cart_id, consistent_read=True))
+        return None
+    state = cart_item_read(cart_id=cart_id)
+    if state is None or not state.is_live(time.time()):
+        return None
+    return state
 
 
-def line_is_live(line: CartLine, *, now: datetime | None = None) -> bool:
-    return line.expires_at is not None and line.expires_at > (now or datetime.now(UTC))
+def cart_lines_get(*, cart_id: str | None) -> dict[str, int]:
+    """The live cart's lines, product id -> qty ({} for a missing, empty or expired cart)."""
+    state = cart_live_get(cart_id=cart_id)
+    return dict(state.lines) if state else {}
 
 
-def cart_lines_get(*, cart_id: str) -> list[CartLine]:
-    """The cart's live lines (in product id order): expired ones are ignored before DynamoDB's TTL
-    deletes them (it may take days, and moto never does)."""
-    now = datetime.now(UTC)
-    return [
-        item for item in cart_items_all(cart_id=cart_id) if not item.is_head and line_is_live(item, now=now)
-    ]
-
-
-def cart_price(*, cart_id: str | None, lines: list[CartLine]) -> PricedCart:
-    """Price `lines` from the current catalog in one batch read."""
-    products = products_get_many(product_ids=[line.product_id for line in lines])
+def cart_price(*, cart_id: str | None, lines: dict[str, int], known: dict | None = None) -> PricedCart:
+    """Price `lines` (in product id order) from the catalog: one batch read of the products not `known`."""
+    known = known or {}
+    wanted = sorted(lines)
+    products = dict(known)
+    missing = [product_id for product_id in wanted if product_id not in known]
+    if missing:
+        products.update(products_get_many(product_ids=missing))
     items = []
     subtotal = 0
-    for line in lines:
-        qty = int(line.qty)
-        product = products.get(line.product_id)
+    for product_id in wanted:
+        qty = int(lines[product_id])
+        product = products.get(product_id)
         if product is None:
-            items.append(PricedLine(line.product_id, qty, False, None, None, None))
+            items.append(PricedLine(product_id, qty, False, None, None, None))
             continue
         unit = int(product.price_cents)
-        items.append(PricedLine(line.product_id, qty, True, product.name, unit, unit * qty))
+        items.append(PricedLine(product_id, qty, True, product.name, unit, unit * qty))
         subtotal += unit * qty
     return PricedCart(id=cart_id, items=items, subtotal_cents=subtotal, currency=settings.SHOP_CURRENCY)
 
 
 def cart_get(*, cart_id: str | None) -> PricedCart:
-    """The whole cart priced from the current catalog; an unknown or empty id is an empty cart."""
-    lines = cart_lines_get(cart_id=cart_id) if cart_id else []
-    return cart_price(cart_id=cart_id, lines=lines)
+    """The whole cart priced from the catalog; an unknown, empty or expired id is an empty cart."""
+    return cart_price(cart_id=cart_id, lines=cart_lines_get(cart_id=cart_id))

@@ -1,66 +1,49 @@
-"""Cart writes: add to a line, set a line, remove a line, empty the cart; each atomic in DynamoDB.
+"""Cart writes: add to a line, set a line, remove a line, empty the cart; each ONE conditional UpdateItem.
 
-How the rules hold under concurrency, with single-item conditional writes only (no
-transactions: the hot path never conflicts, and moto's transactions are not isolated):
-- A line's quantity changes with one conditional UpdateItem (`ADD qty :n` IF the line is live AND
-  `qty <= min(99, stock) - n`): concurrent adds never lose an update and never pass 99.
-- The cart's head item holds the set of its product ids. A new line first reserves its id with
-  `ADD products :id` IF `contains(products, :id) OR size(products) < 50`, then is written: the
-  50-line limit is one condition on one item, so concurrent new lines cannot pass it.
-- A removal deletes the line, then its id from the set. An expired line is deleted the same way
-  by the next write that sees it (before DynamoDB's TTL would delete it behind the set's back).
-  A cart whose head has expired is cleared before it is written to again.
+The cart is one item (cart/models.py) and every write is one UpdateItem whose condition carries
+every rule, so nothing is read-modified-written and concurrent writes never lose an update:
+- add: `SET lines.#p = if_not_exists(lines.#p, 0) + n` IF the line stays <= min(99, stock) AND
+  (the line exists OR the map has < 50 entries) AND the cart is live;
+- set: `SET lines.#p = q` IF (the line exists OR < 50 entries) AND live; remove: `REMOVE lines.#p`;
+  clear: `SET lines = {}`;
+- each also bumps `version`, slides `expires_at` 7 days, and counts the client's write in its
+  throttle window (cloudcart/throttling.py), refused past the limit.
+The write returns the new item (ALL_NEW), so the answer needs no read of the cart. When the
+condition fails, DynamoDB hands back the item as it was (ALL_OLD) and the service says why:
+a missing or expired cart is (re)created by a second conditional UpdateItem, otherwise the
+error names the rule broken, or the write is tried again when the cart merely changed meanwhile.
+
+Calls per add on the common path: product read (stock, 404) + the UpdateItem + one batch read to
+price the other lines = 3 (2 when the cart has only this line).
 """
 
 import logging
-from datetime import UTC, datetime, timedelta
+import time
 
-from pynamodb.exceptions import DeleteError, PutError, UpdateError
-from pynamodb.expressions.condition import size
+from botocore.exceptions import ClientError
 
-from cart.models import CART_HEAD_ID, CART_TTL, CartLine
-from cart.selectors import PricedCart, cart_items_all, cart_price, line_is_live
+from cart.selectors import PricedCart, cart_price
+from cart.store import (
+    CartConditionFailed,
+    CartState,
+    CartUpdate,
+    cart_attributes_remove,
+    cart_item_update,
+    cart_state,
+)
 from catalog.selectors import product_get
 from cloudcart.errors import CartFull, OutOfStock, QtyLimit, ServiceUnavailable
+from cloudcart.throttling import WriteLimit, throttle_stale_attributes
 
 logger = logging.getLogger(__name__)
 
 MAX_LINE_QTY = 99
 MAX_CART_LINES = 50
-# A line's expiry is rewritten only when it is this stale: a cart expires 7 days (minus at most
-# this) after its last write, and a busy cart does not rewrite every line on every click.
-EXPIRY_REFRESH_AFTER = timedelta(hours=1)
-# The head outlives its lines, so a live line always has a live head.
-HEAD_TTL_MARGIN = timedelta(days=1)
-# Attempts at one write when another request changes the same line meanwhile; each re-reads it.
+# Attempts at one write when other requests change the same cart meanwhile.
 WRITE_ATTEMPTS = 10
-
-CONDITION_FAILED = "ConditionalCheckFailedException"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _condition_failed(exc) -> bool:
-    return getattr(exc, "cause_response_code", None) == CONDITION_FAILED
-
-
-def _item_get(*, cart_id: str, product_id: str) -> CartLine | None:
-    try:
-        return CartLine.get(cart_id, product_id, consistent_read=True)
-    except CartLine.DoesNotExist:
-        return None
-
-
-def _item_delete_if_unchanged(item: CartLine) -> bool:
-    try:
-        item.delete(condition=CartLine.expires_at == item.expires_at)
-    except DeleteError as exc:
-        if _condition_failed(exc):
-            return False
-        raise
-    return True
+# Ended throttle windows left on a cart item are removed once there are this many (rare: a client
+# writes in many windows that are not consecutive); until then they cost a few bytes each.
+STALE_COUNTERS_MAX = 8
 
 
 def _qty_validate(qty, *, allow_zero: bool = False) -> int:
@@ -79,191 +62,154 @@ def _line_check(*, qty: int, stock: int) -> None:
         raise OutOfStock(extra={"available": stock})
 
 
-def _cart_reset_if_dead(*, cart_id: str) -> None:
-    """Start a missing or dead cart from a clean slate before writing to it.
+def _line_condition(update: CartUpdate, *, line: str, max_before: int | None) -> None:
+    """The line may hold at most `max_before` before this write (None: any), and a new line needs room."""
+    room = update.value(":max_lines", {"N": str(MAX_CART_LINES)})
+    update.conditions.append(f"(attribute_exists({line}) OR size(#lines) < {room})")
+    if max_before is not None:
+        bound = update.value(":max_before", {"N": str(max_before)})
+        update.conditions.append(f"(attribute_not_exists({line}) OR {line} <= {bound})")
 
-    The head outlives the cart's last write by a day more than any line, so a head past its own
-    expiry means every line has expired; delete the leftovers, each only if unchanged since read.
-    """
-    now = _now()
-    head = _item_get(cart_id=cart_id, product_id=CART_HEAD_ID)
-    if head is not None and line_is_live(head, now=now):
+
+def _why_refused(
+    state: CartState | None,
+    *,
+    throttle: WriteLimit | None,
+    product_id: str | None,
+    qty: int,
+    add: bool,
+    stock: int,
+) -> None:
+    """Raise the rule a live cart's write broke; return if none did (the cart changed meanwhile)."""
+    if throttle is not None and throttle.is_reached(state.raw):
+        raise throttle.exceeded()
+    if product_id is None:
         return
-    for item in cart_items_all(cart_id=cart_id):
-        if not line_is_live(item, now=now):
-            _item_delete_if_unchanged(item)
+    current = state.lines.get(product_id)
+    if current is None and len(state.lines) >= MAX_CART_LINES:
+        raise CartFull(extra={"max_lines": MAX_CART_LINES})
+    if add and current is not None:
+        _line_check(qty=current + qty, stock=stock)
 
 
-def _slot_reserve(*, cart_id: str, product_id: str, expires_at: datetime) -> bool:
-    """Put `product_id` in the head's set unless that makes more than 50. False if full."""
-    head = CartLine(cart_id, CART_HEAD_ID)
+def _stale_counters_drop(state: CartState) -> None:
+    stale = throttle_stale_attributes(state.raw)
+    if len(stale) < STALE_COUNTERS_MAX:
+        return
     try:
-        head.update(
-            actions=[
-                CartLine.products.add({product_id}),
-                CartLine.expires_at.set(expires_at + HEAD_TTL_MARGIN),
-            ],
-            condition=(
-                CartLine.products.does_not_exist()
-                | CartLine.products.contains(product_id)
-                | (size(CartLine.products) < MAX_CART_LINES)
-            ),
-        )
-    except UpdateError as exc:
-        if _condition_failed(exc):
-            return False
-        raise
-    return True
+        cart_attributes_remove(cart_id=state.cart_id, names=stale)
+    except ClientError:
+        logger.warning("Could not remove ended throttle counters from a cart", exc_info=True)
 
 
-def _line_expire(*, line: CartLine) -> bool:
-    """Delete an expired line (only if still as read), then release its id from the head's set."""
-    if not _item_delete_if_unchanged(line):
-        return False
-    _slot_release(cart_id=line.cart_id, product_id=line.product_id)
-    return True
-
-
-def _slot_release(*, cart_id: str, product_id: str) -> None:
-    try:
-        CartLine(cart_id, CART_HEAD_ID).update(
-            actions=[CartLine.products.delete({product_id})], condition=CartLine.product_id.exists()
-        )
-    except UpdateError as exc:
-        if not _condition_failed(exc):
-            raise
-
-
-def _expired_lines_drop(*, cart_id: str) -> int:
-    """Delete the cart's expired lines and release their ids; return how many went.
-
-    Ids with no line item at all are kept: they may be reserved by a request that is writing
-    its line right now, and releasing them would let the cart pass 50.
-    """
-    now = _now()
-    return sum(
-        _line_expire(line=item)
-        for item in cart_items_all(cart_id=cart_id)
-        if not item.is_head and not line_is_live(item, now=now)
-    )
-
-
-def _line_store(*, cart_id: str, product_id: str, qty: int, expires_at: datetime) -> bool:
-    """Write a new line where there is none. False if another request wrote it first."""
-    try:
-        CartLine(cart_id, product_id, qty=qty, expires_at=expires_at).save(
-            condition=CartLine.product_id.does_not_exist()
-        )
-    except PutError as exc:
-        if _condition_failed(exc):
-            return False
-        raise
-    return True
-
-
-def _line_write(*, cart_id: str, product_id: str, qty: int, add: bool) -> None:
-    """Add `qty` to a line (add=True) or set it to `qty`, creating the line as needed."""
-    product = product_get(product_id=product_id, consistent=True)
-    stock = int(product.stock)
-    cap = min(MAX_LINE_QTY, stock)
-    _cart_reset_if_dead(cart_id=cart_id)
-    released = False
+def _cart_write(
+    *,
+    cart_id: str,
+    throttle: WriteLimit | None,
+    product_id: str | None,
+    qty: int = 0,
+    add: bool = False,
+    stock: int = 0,
+    clear: bool = False,
+) -> CartState | None:
+    """One write: add/set (qty > 0), remove (qty == 0) or clear. None when there is no live cart to
+    remove from or clear (nothing is written then)."""
     for _ in range(WRITE_ATTEMPTS):
-        now = _now()
-        expires_at = now + CART_TTL
-        line = _item_get(cart_id=cart_id, product_id=product_id)
-        if line is not None and line_is_live(line, now=now):
-            _line_check(qty=int(line.qty) + qty if add else qty, stock=stock)
-            live = CartLine.expires_at > now
-            if add:
-                # Atomic: the quantity is never read-modified-written, so no concurrent add is lost.
-                actions = [CartLine.qty.add(qty), CartLine.expires_at.set(expires_at)]
-                condition = CartLine.qty.exists() & live & (CartLine.qty <= cap - qty)
+        now = int(time.time())
+        update = CartUpdate(now=now)
+        update.touch()
+        update.require_live()
+        update.count_write(throttle)
+        if clear:
+            update.sets.append(f"#lines = {update.value(':empty', {'M': {}})}")
+        else:
+            line = f"#lines.{update.name('#p', product_id)}"
+            if qty == 0:
+                update.removes.append(line)
+            elif add:
+                update.sets.append(
+                    f"{line} = if_not_exists({line}, :zero) + {update.value(':n', {'N': str(qty)})}"
+                )
+                update.values.setdefault(":zero", {"N": "0"})
+                _line_condition(update, line=line, max_before=min(MAX_LINE_QTY, stock) - qty)
             else:
-                actions = [CartLine.qty.set(qty), CartLine.expires_at.set(expires_at)]
-                condition = CartLine.qty.exists() & live
-            try:
-                CartLine(cart_id, product_id).update(actions=actions, condition=condition)
-                return
-            except UpdateError as exc:
-                if not _condition_failed(exc):
-                    raise
-                continue  # changed meanwhile: re-read and judge again
-        if line is not None:
-            # Expired: it counts for nothing; drop it, then create the line afresh from zero.
-            _line_expire(line=line)
-            continue
-        _line_check(qty=qty, stock=stock)
-        if not _slot_reserve(cart_id=cart_id, product_id=product_id, expires_at=expires_at):
-            # Full, unless some of its lines have expired: drop those once and retry.
-            if released or not _expired_lines_drop(cart_id=cart_id):
-                raise CartFull(extra={"max_lines": MAX_CART_LINES})
-            released = True
-            continue
-        if _line_store(cart_id=cart_id, product_id=product_id, qty=qty, expires_at=expires_at):
-            return
-        # Another request wrote the line first: go round and add to (or set) it.
+                update.sets.append(f"{line} = {update.value(':n', {'N': str(qty)})}")
+                _line_condition(update, line=line, max_before=None)
+        try:
+            state = cart_item_update(cart_id=cart_id, update=update)
+        except CartConditionFailed as failed:
+            old = cart_state(cart_id, failed.item)
+            if old is None or "version" not in old.raw or not old.is_live(now):
+                if clear or qty == 0:
+                    return None  # nothing to remove from
+                created = _cart_create(cart_id=cart_id, throttle=throttle, product_id=product_id, qty=qty)
+                if created is not None:
+                    return created
+                continue  # created by another request meanwhile: write to it
+            _why_refused(old, throttle=throttle, product_id=product_id, qty=qty, add=add, stock=stock)
+            continue  # changed meanwhile: try again against the cart as it is now
+        _stale_counters_drop(state)
+        return state
     raise ServiceUnavailable("The cart is busy; please retry.")
 
 
-def _line_delete(*, cart_id: str, product_id: str) -> None:
-    """Delete the line, then release its id from the head's set; a missing line is a no-op."""
-    CartLine(cart_id, product_id).delete()
-    _slot_release(cart_id=cart_id, product_id=product_id)
+def _cart_create(*, cart_id: str, throttle: WriteLimit | None, product_id: str, qty: int) -> CartState | None:
+    """Start a missing or expired cart with one line; None if another request made it live first.
+
+    The version continues from the expired cart's (never reset), so a checkout that read the old
+    cart can never mistake the new one for it.
+    """
+    update = CartUpdate(now=int(time.time()))
+    update.touch(create=True)
+    update.require_missing_or_dead()
+    update.count_write(throttle)
+    update.sets.append(f"#lines = {update.value(':lines', {'M': {product_id: {'N': str(qty)}}})}")
+    try:
+        return cart_item_update(cart_id=cart_id, update=update)
+    except CartConditionFailed as failed:
+        old = cart_state(cart_id, failed.item)
+        if throttle is not None and old is not None and throttle.is_reached(old.raw):
+            raise throttle.exceeded() from None
+        return None
 
 
-def _cart_after_write(*, cart_id: str) -> PricedCart:
-    """Slide the cart's expiry (items more than an hour stale) and price the whole cart."""
-    now = _now()
-    expires_at = now + CART_TTL
-    live = []
-    for item in cart_items_all(cart_id=cart_id):
-        if not line_is_live(item, now=now):
-            # Never resurrect an expired line by refreshing it; drop it and free its slot now,
-            # rather than when DynamoDB's TTL deletes it behind the head's back.
-            if not item.is_head:
-                _line_expire(line=item)
-            continue
-        target = expires_at + HEAD_TTL_MARGIN if item.is_head else expires_at
-        if not item.is_head:
-            live.append(item)
-        if item.expires_at < target - EXPIRY_REFRESH_AFTER:
-            try:
-                item.update(
-                    actions=[CartLine.expires_at.set(target)],
-                    condition=CartLine.expires_at == item.expires_at,
-                )
-            except UpdateError as exc:
-                if not _condition_failed(exc):
-                    raise
-    return cart_price(cart_id=cart_id, lines=live)
+def _line_write(
+    *, cart_id: str, product_id: str, qty: int, add: bool, throttle: WriteLimit | None
+) -> PricedCart:
+    product = product_get(product_id=product_id, consistent=True)
+    stock = int(product.stock)
+    _line_check(qty=qty, stock=stock)
+    state = _cart_write(
+        cart_id=cart_id, throttle=throttle, product_id=product_id, qty=qty, add=add, stock=stock
+    )
+    return cart_price(cart_id=cart_id, lines=state.lines, known={product.id: product})
 
 
-def cart_item_add(*, cart_id: str, product_id: str, qty: int) -> PricedCart:
+def cart_item_add(
+    *, cart_id: str, product_id: str, qty: int, throttle: WriteLimit | None = None
+) -> PricedCart:
     """Add `qty` (1-99) units of a product to the cart; the line holds at most 99 and the stock."""
-    _line_write(cart_id=cart_id, product_id=product_id, qty=_qty_validate(qty), add=True)
-    return _cart_after_write(cart_id=cart_id)
+    return _line_write(
+        cart_id=cart_id, product_id=product_id, qty=_qty_validate(qty), add=True, throttle=throttle
+    )
 
 
-def cart_item_set(*, cart_id: str, product_id: str, qty: int) -> PricedCart:
+def cart_item_set(
+    *, cart_id: str, product_id: str, qty: int, throttle: WriteLimit | None = None
+) -> PricedCart:
     """Set a line to `qty` (1-99); 0 removes it."""
     if _qty_validate(qty, allow_zero=True) == 0:
-        return cart_item_remove(cart_id=cart_id, product_id=product_id)
-    _line_write(cart_id=cart_id, product_id=product_id, qty=qty, add=False)
-    return _cart_after_write(cart_id=cart_id)
+        return cart_item_remove(cart_id=cart_id, product_id=product_id, throttle=throttle)
+    return _line_write(cart_id=cart_id, product_id=product_id, qty=qty, add=False, throttle=throttle)
 
 
-def cart_item_remove(*, cart_id: str, product_id: str) -> PricedCart:
+def cart_item_remove(*, cart_id: str, product_id: str, throttle: WriteLimit | None = None) -> PricedCart:
     """Remove a line (no error if the cart has none for this product)."""
-    _line_delete(cart_id=cart_id, product_id=product_id)
-    return _cart_after_write(cart_id=cart_id)
+    state = _cart_write(cart_id=cart_id, throttle=throttle, product_id=product_id, qty=0)
+    return cart_price(cart_id=cart_id, lines=state.lines if state else {})
 
 
-def cart_clear(*, cart_id: str) -> None:
-    """Delete every item of the cart: its lines and its head."""
-    items = cart_items_all(cart_id=cart_id)
-    if not items:
-        return
-    with CartLine.batch_write() as batch:
-        for item in items:
-            batch.delete(item)
+def cart_clear(*, cart_id: str, throttle: WriteLimit | None = None) -> PricedCart:
+    """Empty the cart (its id, version and checkout marker stay)."""
+    _cart_write(cart_id=cart_id, throttle=throttle, product_id=None, clear=True)
+    return cart_price(cart_id=cart_id, lines={})

@@ -27,7 +27,7 @@ from cloudcart.openapi import (
     CartSerializer,
     errors,
 )
-from cloudcart.throttling import throttle_writes
+from cloudcart.throttling import write_limit
 
 # The same ids the catalog's routes accept: anything else cannot be a product.
 product_id_field = serializers.CharField(
@@ -95,15 +95,17 @@ _WRITE_ERRORS = {
         responses={200: _CART_OK, **BODY_ERRORS, **CSRF_FAILED, **THROTTLED},
     ),
 )
-@throttle_writes(scope="cart_write")
 class CartView(APIView):
     """The caller's cart, kept for 7 days after the last change.
 
     POST `{"id": "1", "qty": 2}` adds 2 units. PATCH `{"id": "1", "qty": 5}` sets the line to 5
     (0 removes it; PUT does the same, for the browser's form). DELETE `{"id": "1"}` removes the
     line; DELETE with no body empties the cart. The cart's id comes back in a `cart_id` cookie
-    and is also accepted as header `X-Cart-Id`.
+    and is also accepted as header `X-Cart-Id`. Writes are limited per cart (THROTTLE_RATES
+    "cart_write"), counted inside the write itself (cloudcart/throttling.py).
     """
+
+    write_scope = "cart_write"
 
     class AddInput(serializers.Serializer):
         id = product_id_field
@@ -124,6 +126,9 @@ class CartView(APIView):
         kwargs.pop("instance", None)
         return serializer_class(*args, **kwargs)
 
+    def _limit(self):
+        return write_limit(scope=self.write_scope)
+
     def _answer(self, cart: PricedCart) -> Response:
         response = Response(cart_data(cart))
         if cart.id:
@@ -135,12 +140,16 @@ class CartView(APIView):
 
     def post(self, request):
         data = _validated(self.AddInput, request.data)
-        cart = cart_item_add(cart_id=cart_id_for(request), product_id=data["id"], qty=data["qty"])
+        cart = cart_item_add(
+            cart_id=cart_id_for(request), product_id=data["id"], qty=data["qty"], throttle=self._limit()
+        )
         return self._answer(cart)
 
     def patch(self, request):
         data = _validated(self.SetInput, request.data)
-        cart = cart_item_set(cart_id=cart_id_for(request), product_id=data["id"], qty=data["qty"])
+        cart = cart_item_set(
+            cart_id=cart_id_for(request), product_id=data["id"], qty=data["qty"], throttle=self._limit()
+        )
         return self._answer(cart)
 
     def put(self, request):
@@ -152,9 +161,9 @@ class CartView(APIView):
         if not request.body.strip():
             # No body: empty the whole cart (the browsable API's DELETE button does this).
             if cart_id:
-                cart_clear(cart_id=cart_id)
-            return self._answer(cart_get(cart_id=cart_id))
+                return self._answer(cart_clear(cart_id=cart_id, throttle=self._limit()))
+            return self._answer(cart_get(cart_id=None))
         data = _validated(self.RemoveInput, request.data)
         if cart_id is None:
             return self._answer(cart_get(cart_id=None))
-        return self._answer(cart_item_remove(cart_id=cart_id, product_id=data["id"]))
+        return self._answer(cart_item_remove(cart_id=cart_id, product_id=data["id"], throttle=self._limit()))

@@ -20,12 +20,12 @@ logger = logging.getLogger(__name__)
 
 def table_models() -> list:
     """Every PynamoDB model that owns a table: the one list the bootstrap and the CDK tests share."""
-    from cart.models import CartLine
+    from cart.models import Cart
     from catalog.models import Product
     from cloudcart.throttling import ThrottleCounter
     from orders.models import IdempotencyKey, Order
 
-    return [Product, CartLine, Order, IdempotencyKey, ThrottleCounter]
+    return [Product, Cart, Order, IdempotencyKey, ThrottleCounter]
 
 
 def ttl_attribute_name(model) -> str | None:

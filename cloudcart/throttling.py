@@ -2,18 +2,29 @@
 
 DRF's own throttles keep their history in Django's cache; the default LocMem cache is per process,
 so N workers (and M hosts) would each allow the full rate. DynamoDB is already our one shared,
-managed store: a fixed-window counter is one atomic `UpdateItem ... ADD hits 1` per write, needs
-no new service (no Redis/ElastiCache to run), and expires by TTL.
+managed store. Two ways to count, both fixed windows:
+
+- Folded (`WriteLimit`, used by the cart and checkout): the counter is an attribute of the
+  client's own cart item (`t#<scope>#<window>`), bumped by the same conditional UpdateItem (or
+  transaction) that does the write, on condition that it is below the limit. No extra round trip
+  and no extra call; the client is the cart identity (cart/identity.py: the guest's cart id, or
+  the signed-in customer), the same scope as its Idempotency-Keys. A client that drops its cookie
+  starts a new cart and a new count: limits by address belong at the edge (a rate-based rule on
+  the load balancer), which costs the app nothing.
+- Separate (`WriteRateThrottle`, for views without a cart item to fold into): one atomic
+  `UpdateItem ... ADD hits 1` on the throttle table per write, per client address.
 """
 
 import math
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
 from pynamodb.models import Model
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -31,6 +42,66 @@ class ThrottleCounter(Model):
     key = UnicodeAttribute(hash_key=True)
     hits = NumberAttribute(default=0)
     expires_at = TTLAttribute()
+
+
+@dataclass(frozen=True)
+class WriteLimit:
+    """A client's limit for one scope in the current fixed window, to fold into its own write."""
+
+    scope: str
+    limit: int
+    window_seconds: int
+    now: float
+
+    @property
+    def window(self) -> int:
+        return int(self.now // self.window_seconds)
+
+    @property
+    def attribute(self) -> str:
+        """The counter's attribute name on the client's item (one per scope and window)."""
+        return f"{THROTTLE_ATTRIBUTE_PREFIX}{self.scope}#{self.window}"
+
+    def wait(self) -> float:
+        return (self.window + 1) * self.window_seconds - self.now
+
+    def exceeded(self) -> Throttled:
+        return Throttled(wait=max(1, math.ceil(self.wait())))
+
+    def is_reached(self, item: dict | None) -> bool:
+        """True when `item` (a raw DynamoDB item) already holds `limit` hits in this window."""
+        value = (item or {}).get(self.attribute)
+        return value is not None and int(value["N"]) >= self.limit
+
+
+# Counters folded into a client's item are named `t#<scope>#<window>`.
+THROTTLE_ATTRIBUTE_PREFIX = "t#"
+
+
+def write_limit(*, scope: str, now: float | None = None) -> WriteLimit | None:
+    """The limit of `scope` now (settings.THROTTLE_RATES, read per request), or None if unlimited."""
+    rate = settings.THROTTLE_RATES.get(scope)
+    if not rate:
+        return None
+    count, period = rate.split("/")
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+    return WriteLimit(
+        scope=scope, limit=int(count), window_seconds=seconds, now=time.time() if now is None else now
+    )
+
+
+def throttle_stale_attributes(item: dict, *, now: float | None = None) -> list[str]:
+    """Folded counters of windows that have ended (any scope): safe to remove from the item."""
+    now = time.time() if now is None else now
+    stale = []
+    for name in item:
+        if not name.startswith(THROTTLE_ATTRIBUTE_PREFIX):
+            continue
+        scope = name[len(THROTTLE_ATTRIBUTE_PREFIX) :].rsplit("#", 1)[0]
+        limit = write_limit(scope=scope, now=now)
+        if limit is None or name != limit.attribute:
+            stale.append(name)
+    return stale
 
 
 def throttle_hit(*, key: str, window_seconds: int, now: float) -> tuple[int, float]:

@@ -109,10 +109,10 @@ def _lines_merge(lines: list[LineRequest]) -> list[LineRequest]:
 def _lines_from_cart(*, cart_id: str | None) -> list[LineRequest]:
     from cart.selectors import cart_lines_get
 
-    lines = cart_lines_get(cart_id=cart_id) if cart_id else []
+    lines = cart_lines_get(cart_id=cart_id)
     if not lines:
         raise CartEmpty()
-    return [LineRequest(line.product_id, int(line.qty)) for line in lines]
+    return [LineRequest(product_id, qty) for product_id, qty in sorted(lines.items())]
 
 
 def _order_build(

@@ -7,7 +7,7 @@ import pytest
 from aws_cdk.assertions import Match
 from django.conf import settings
 
-from cart.models import CartLine
+from cart.models import Cart
 from catalog.models import Product
 from cloudcart import aws
 from cloudcart.bootstrap import table_models
@@ -21,7 +21,7 @@ APP_CONTAINERS = ("web", "worker", "beat", "seed")
 # wrong mapping in the stack cannot agree with itself.
 TABLE_SETTINGS = {
     Product: "PRODUCTS_TABLE",
-    CartLine: "CARTS_TABLE",
+    Cart: "CARTS_TABLE",
     Order: "ORDERS_TABLE",
     IdempotencyKey: "IDEMPOTENCY_TABLE",
     ThrottleCounter: "THROTTLE_TABLE",
