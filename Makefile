@@ -1,4 +1,6 @@
 # CloudCart: `make run` starts the whole local stack, `make test` runs the suite.
+# Each target installs only what it needs: run = runtime + local stack, synth/deploy = + the CDK
+# toolchain, test = everything (requirements-dev.txt).
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -6,26 +8,58 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
 # Local stack defaults; override any of them in the environment.
+# The address moto's server listens on.
 export MOTO_HOST ?= 127.0.0.1
+# moto's port (every AWS service but DynamoDB when DynamoDB Local runs).
 export MOTO_PORT ?= 4566
 export AWS_ENDPOINT_URL ?= http://$(MOTO_HOST):$(MOTO_PORT)
 export HOST ?= 127.0.0.1
 export WEB_PORT ?= 8000  # honcho hands each process its own PORT, so ours has another name
+export WORKER_CONCURRENCY ?= 2  # Celery worker processes that `make run` starts
 
-.PHONY: run test lint format seed synth bench clean profile
+.PHONY: run test lint format seed synth deploy diff bench clean profile docs node browser fuzz
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-deploy.txt
-	@# The CDK (jsii) runs on node: Debian's nodejs when the machine has none.
-	command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+# $(call need,COMMAND,DEBIAN PACKAGE,WHY,WHAT TO INSTALL ELSEWHERE): apt only when it must (a
+# missing tool, as root, on Debian) and saying why; anywhere else, exactly what to install.
+define need
+	@command -v $(1) >/dev/null || { \
+	  echo "make: '$(1)' is missing: $(3)"; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "make: installing Debian's $(2) with apt-get"; \
+	    apt-get update -qq && apt-get install -y -qq $(2); \
+	  else \
+	    echo "make: install $(4), then run make again"; exit 1; \
+	  fi; }
+endef
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import ensurepip, sys; assert sys.version_info >= (3, 11)' 2>/dev/null || { \
+	  echo "make: CloudCart needs Python 3.11+ with venv ($(PYTHON) is not). Install python3.11 and"; \
+	  echo "      python3.11-venv (Debian/Ubuntu), or python@3.11 (Homebrew), or use pyenv."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# The runtime and the local AWS emulators: all that `make run` needs.
+$(VENV)/.run-installed: requirements.txt requirements-local.txt | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-local.txt
 	touch $@
 
-run: $(VENV)/.installed ## moto + tables + seed + gunicorn (+ worker and beat), Ctrl-C stops all
+# The CDK toolchain for `make synth` / `make deploy` (jsii runs it on Node.js).
+$(VENV)/.deploy-installed: requirements.txt requirements-deploy.txt | $(VENV)/bin/python node
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-deploy.txt
+	touch $@
+
+# Everything `make test` needs (the suite synthesizes the stack too, so Node.js as well).
+$(VENV)/.installed: requirements.txt requirements-local.txt requirements-deploy.txt requirements-dev.txt | $(VENV)/bin/python node
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(VENV)/.run-installed $(VENV)/.deploy-installed $@
+
+node:
+	$(call need,node,nodejs,the CDK (jsii) runs on Node.js,Node.js 20 or later (https://nodejs.org or your package manager))
+
+run: $(VENV)/.run-installed ## moto + tables + seed + gunicorn (+ worker and beat), Ctrl-C stops all
 	honcho -f Procfile start
 
-test: $(VENV)/.installed lint browser ## lint, then the whole suite against a real moto server
+test: $(VENV)/.installed lint browser ## lint, then the whole suite against real local AWS servers
 	python -m pytest
 
 lint: $(VENV)/.installed
@@ -36,30 +70,48 @@ format: $(VENV)/.installed
 	ruff format .
 	ruff check --fix .
 
-seed: $(VENV)/.installed ## seed the running local stack; COUNT=100000 for a big catalog
+docs: $(VENV)/.run-installed ## regenerate the generated parts of docs/ (settings table, error codes)
+	python manage.py docs --write
+
+seed: $(VENV)/.run-installed ## seed the running local stack; COUNT=100000 for a big catalog
 	python manage.py seed_products --count $${COUNT:-0}
 
-# --- Benchmarks (issue 8): figures beside baselines, not pass/fail; not part of `make test` ---
+# --- Benchmarks: figures beside baselines, not pass/fail; not part of `make test` -------------
 bench: $(VENV)/.installed ## wrk against the stack + baselines at 1k and 100k products, then checkout at 50/s (~8 min)
-	command -v wrk || (apt-get update && apt-get install -y wrk)
+	$(call need,wrk,wrk,the load generator of the benchmarks,wrk (apt install wrk / brew install wrk))
 	python -m tests.bench.run $(BENCH_ARGS)
 	python -m tests.bench.checkout_bench --rate 50 --seconds 10 --workers 2
 
 profile: $(VENV)/.installed ## pyinstrument call trees of the hot catalog paths (PATHS="/products/1 ...")
 	python -m tests.bench.profile $(PATHS)
 
-# The CDK app needs no AWS account to synthesize (account-agnostic stack, no lookups).
+# --- Deploy: the CDK app in deploy/ -------------------------------------------------------------
+# The app stack needs no AWS account to synthesize (account-agnostic, no lookups).
 # jsii warns loudly on Debian's node 20 (end of life); it works, the warning is noise here.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
-synth: $(VENV)/.installed ## write the CloudFormation template to deploy/cdk.out (offline)
+synth: $(VENV)/.deploy-installed ## write the CloudFormation template to deploy/cdk.out (offline)
 	cd deploy && python app.py && ls cdk.out/*.template.json
+
+# `cdk deploy` needs the cdk CLI, AWS credentials and Docker (it builds and pushes the image).
+define deploy_prerequisites
+	@command -v cdk >/dev/null || { echo "make: the cdk CLI is missing: npm install -g aws-cdk"; exit 1; }
+	@command -v docker >/dev/null || { echo "make: docker is missing: cdk deploy builds deploy/Dockerfile (install Docker or a compatible engine)"; exit 1; }
+	@command -v aws >/dev/null && aws sts get-caller-identity >/dev/null || { \
+	  echo "make: no AWS credentials: install the AWS CLI v2 and run 'aws configure' or 'aws sso login'"; exit 1; }
+endef
+diff: $(VENV)/.deploy-installed ## cdk diff against the deployed stack (docs/deploy.md)
+	$(deploy_prerequisites)
+	cd deploy && cdk diff $(CDK_ARGS)
+deploy: $(VENV)/.deploy-installed ## cdk deploy ALARM_EMAIL=ops@example.com [CDK_ARGS="-c certificateArn=..."]
+	$(deploy_prerequisites)
+	@test -n "$(ALARM_EMAIL)" || { echo "make: set ALARM_EMAIL=you@example.com (where alarms are mailed)"; exit 1; }
+	cd deploy && cdk deploy --parameters AlarmEmail=$(ALARM_EMAIL) $(CDK_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
 
-# --- Issue 7: the browser for the Playwright test, and the long fuzz run ---------------------
-.PHONY: browser fuzz
-browser: ## Debian's chromium for tests/ops/test_browser.py (apt, as root, on a clean machine)
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+# --- The browser for the Playwright test, and the long fuzz run --------------------------------
+browser: ## Debian's chromium for tests/ops/test_browser.py
+	$(call need,chromium,chromium,tests/ops/test_browser.py drives a real Chromium,Chromium (apt install chromium / brew install --cask chromium) at /usr/bin/chromium or on PATH)
 fuzz: $(VENV)/.installed ## schemathesis with fresh randomness and many more cases (FUZZ_EXAMPLES per operation)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} FUZZ_RANDOM=1 python -m pytest -p no:cacheprovider -s tests/ops/test_fuzz.py

@@ -19,7 +19,7 @@ _BROWSER_MARKERS = ("HTTP_ORIGIN", "HTTP_SEC_FETCH_SITE")
 def _is_browser(meta) -> bool:
     """Origin / Sec-Fetch-Site mark a browser; so do cookies sent with a browser's User-Agent.
 
-    Cookies alone do not: `curl -c jar -b jar` (the README's cart flow) sends them too. A page
+    Cookies alone do not: `curl -c jar -b jar` (docs/api.md's cart flow) sends them too. A page
     cannot make a browser send another User-Agent (not a CORS-safelisted header; we grant no
     preflight), and every browser's starts with "Mozilla/".
     """

@@ -16,7 +16,7 @@ from cloudcart.aws import is_transient_aws_error
 
 logger = logging.getLogger(__name__)
 
-# Stable error codes and what they mean, for the README and for clients.
+# Stable error codes and what they mean, for docs/api.md and for clients.
 ERROR_CODES = {
     "invalid": "A field is missing or has a bad value; see `errors`.",
     "parse_error": "The body is not valid JSON (or not valid for its content type).",

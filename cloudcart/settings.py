@@ -13,6 +13,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
+# "production" on AWS: secrets have no default and the HTTPS hardening below is on.
 DJANGO_ENV = env.str("DJANGO_ENV", default="local")
 IS_PRODUCTION = DJANGO_ENV == "production"
 
@@ -22,8 +23,11 @@ if IS_PRODUCTION:
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
     DEBUG = False
 else:
+    # Signs pagination cursors (and CSRF tokens); the stack keeps it in Secrets Manager.
     SECRET_KEY = env.str("SECRET_KEY", default="local-insecure-key-do-not-use-in-production")
+    # Host names this server answers to, comma-separated (the stack sets the ALB's and yours).
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+    # Django's debug pages; never on in production.
     DEBUG = env.bool("DEBUG", default=False)
 
 INSTALLED_APPS = [
@@ -106,6 +110,8 @@ AWS_MAX_RETRIES = env.int("AWS_MAX_RETRIES", default=1)
 # `X-AWS-Calls: dynamodb=2, sqs=1` header and the access log: on in tests and `make bench`.
 AWS_CALL_COUNTING = env.bool("AWS_CALL_COUNTING", default=False)
 
+# Table names: each defaults to the prefix + its name (tests use a unique prefix per run); the
+# CDK stack sets every name.
 TABLE_PREFIX = env.str("TABLE_PREFIX", default="cloudcart-")
 PRODUCTS_TABLE = env.str("PRODUCTS_TABLE", default=f"{TABLE_PREFIX}products")
 CARTS_TABLE = env.str("CARTS_TABLE", default=f"{TABLE_PREFIX}carts")
@@ -124,11 +130,13 @@ ORDER_TASK_TIME_LIMIT = env.int("ORDER_TASK_TIME_LIMIT", default=60)
 ORDERS_VISIBILITY_TIMEOUT = env.int("ORDERS_VISIBILITY_TIMEOUT", default=ORDER_TASK_TIME_LIMIT * 3)
 
 # --- Shop -----------------------------------------------------------------------------------
+# The ISO 4217 code of every price and total (one currency per shop).
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="USD")
 PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 100
 # Old cursors stop working after a day: bounded replay of stale keys.
 CURSOR_MAX_AGE_SECONDS = 24 * 3600
+# The `Retry-After` of a 503 when DynamoDB or SQS is unreachable or throttling.
 RETRY_AFTER_SECONDS = env.int("RETRY_AFTER_SECONDS", default=5)
 
 # --- Production hardening (behind an ALB that terminates TLS) ----------------------------
@@ -144,6 +152,8 @@ if IS_PRODUCTION:
     CSRF_COOKIE_SECURE = True
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# --- Logging ---------------------------------------------------------------------------------
+# The root logger's level (botocore, pynamodb and urllib3 stay at WARNING).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
@@ -158,7 +168,7 @@ LOGGING = {
     },
 }
 
-# --- Operability (issue 7): request ids, JSON logs, limits, hostile input ------------------
+# --- Operability: request ids, JSON logs, limits, hostile input ------------------
 # Outermost: every response, even a 413 or a 404, carries the request id.
 MIDDLEWARE = [
     "cloudcart.middleware.RequestIdMiddleware",
@@ -175,7 +185,7 @@ LOGGING["filters"] = {"request_id": {"()": "cloudcart.logs.RequestIdFilter"}}
 LOGGING["formatters"]["json"] = {"()": "cloudcart.logs.json_formatter"}
 LOGGING["handlers"]["console"] = {
     "class": "logging.StreamHandler",
-    "formatter": env.str("LOG_FORMAT", default="json"),  # "plain" for humans at a terminal
+    "formatter": env.str("LOG_FORMAT", default="json"),  # "json" lines, or "plain" for humans at a terminal
     "filters": ["request_id"],
 }
 
@@ -186,7 +196,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "CloudCart API",
     "DESCRIPTION": (
         "Catalog, cart and checkout. Every error is JSON `{code, detail}` (field errors under "
-        "`errors`); every response carries `X-Request-ID`. See the README for the error codes."
+        "`errors`); every response carries `X-Request-ID`. The error codes: docs/api.md."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -217,7 +227,7 @@ REST_FRAMEWORK["NUM_PROXIES"] = env.int("TRUSTED_PROXY_COUNT", default=1 if IS_P
 MIDDLEWARE += ["django.middleware.csrf.CsrfViewMiddleware"]
 REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = ["cloudcart.csrf.BrowserWritesNeedCsrf"]
 
-# --- Catalog read cache (issue 8) ------------------------------------------------------------
+# --- Catalog read cache ------------------------------------------------------------
 # Catalog GETs (product, listing, category page) may be served from a per-process cache up to
 # this many seconds old; it is also the `Cache-Control: max-age` a CDN or the ALB may honour.
 # 0 turns the cache off. Cart pricing and checkout never use it (see catalog/cache.py).
@@ -240,7 +250,7 @@ PRODUCT_IMAGES_BASE_URL = env.str(
 # A signed upload form is valid this long.
 PRODUCT_IMAGE_UPLOAD_EXPIRES_SECONDS = 600
 
-# --- Deploy (issue 6): behind the ALB --------------------------------------------------------
+# --- Deploy: behind the ALB --------------------------------------------------------
 # Before CommonMiddleware, which validates Host: the ALB health check's Host is the task's IP.
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.common.CommonMiddleware"), "cloudcart.health.HealthCheckMiddleware"
@@ -248,7 +258,7 @@ MIDDLEWARE.insert(
 # X-Frame-Options: DENY (asked for by `check --deploy`): nobody frames the browsable API or docs.
 MIDDLEWARE += ["django.middleware.clickjacking.XFrameOptionsMiddleware"]
 
-# --- Orders: checkout, Celery over SQS, the worker and the reconciler (issue 5) --------------
+# --- Orders: checkout, Celery over SQS, the worker and the reconciler --------------
 # SQS may be served apart from DynamoDB (and a test points it at a dead port); default: the same.
 SQS_ENDPOINT_URL = env.str("SQS_ENDPOINT_URL", default="") or AWS_ENDPOINT_URL
 # Real AWS: the stack sets the queue's URL. Locally (moto) it is derived from the endpoint.

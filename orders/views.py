@@ -31,7 +31,7 @@ from orders.serializers import ORDER_EXAMPLE, OrderSerializer, order_data
 from orders.services import LineRequest, order_place
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-# Keys of clients without a cart share one scope; see the README ("Idempotency-Key").
+# Keys of clients without a cart share one scope; see docs/api.md ("Idempotency-Key").
 ANONYMOUS_SCOPE = "anonymous"
 
 

@@ -196,6 +196,6 @@ class CloudCartStack(Stack):
             Acknowledgment(
                 id="AwsSolutions-SMG4",
                 reason="Rotating SECRET_KEY invalidates every pagination cursor in flight: it is "
-                "rotated by hand (README), not on a schedule.",
+                "rotated by hand (docs/operations.md), not on a schedule.",
             ),
         )

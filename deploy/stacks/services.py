@@ -313,7 +313,7 @@ class Workers(Construct):
 
 
 class SeedTask(Construct):
-    """A one-off task (`aws ecs run-task`, see the README) that seeds the deployed catalog."""
+    """A one-off task (`aws ecs run-task`, see docs/deploy.md) that seeds the deployed catalog."""
 
     def __init__(
         self,

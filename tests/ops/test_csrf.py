@@ -40,7 +40,7 @@ def test_cookie_write_without_token_is_refused(web, product):
 
 
 def test_curl_with_a_cookie_jar_is_not_a_browser(web, product):
-    """The README's `curl -c jar -b jar` cart flow: cookies, no browser headers, no token."""
+    """The documented `curl -c jar -b jar` cart flow: cookies, no browser headers, no token."""
     jar = requests.Session()
     jar.headers["User-Agent"] = "curl/8.5.0"
     for _ in range(2):

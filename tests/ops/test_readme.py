@@ -1,16 +1,35 @@
-"""The README's error-code table is the one generated from cloudcart.errors.ERROR_CODES."""
+"""The README stays a short front door whose links all lead somewhere."""
 
-from cloudcart.error_codes import README, error_codes_markdown, error_statuses
-from cloudcart.errors import ERROR_CODES
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+MAX_README_LINES = 200
+_LINK = re.compile(r"\]\((?!https?://|#)([^)#\s]+)(#[^)]*)?\)")
 
 
-def test_readme_error_table_matches_error_codes():
-    assert error_codes_markdown() in README.read_text(), (
-        "README.md's error-code table is stale: run `python manage.py error_codes --write`"
+def test_readme_fits_in_two_hundred_lines():
+    lines = README.read_text().splitlines()
+    assert len(lines) <= MAX_README_LINES, (
+        f"README.md has {len(lines)} lines (max {MAX_README_LINES}): move detail to docs/"
     )
 
 
-def test_every_error_code_has_a_status():
-    statuses = error_statuses()
-    assert set(ERROR_CODES) <= set(statuses), set(ERROR_CODES) - set(statuses)
-    assert all(400 <= status < 600 for status in statuses.values())
+def test_readme_has_a_mermaid_architecture_diagram():
+    text = README.read_text()
+    assert "```mermaid\n" in text
+    diagram = text.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    for box in ("DynamoDB", "SQS", "worker", "beat", "Load Balancer"):
+        assert box in diagram, box
+
+
+def test_every_relative_link_in_the_readme_and_docs_exists():
+    pages = [README, ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
+    missing = [
+        f"{page.relative_to(ROOT)} -> {target}"
+        for page in pages
+        for target, _ in _LINK.findall(page.read_text())
+        if not (page.parent / target).exists()
+    ]
+    assert missing == []
