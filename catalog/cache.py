@@ -3,10 +3,18 @@
 Only the three public catalog GET views use it (see catalog/views.py). `catalog.selectors` is
 never cached: cart pricing and checkout call the selectors and so always see the current catalog.
 
-An answer is served at most `CATALOG_CACHE_SECONDS` after the DynamoDB read that made it began;
-0 turns the cache off. Concurrent misses of one key wait for a single read (no stampede), and a
-hot answer past half its life is re-read in the background while the current one is still
-served, so readers rarely wait for DynamoDB at all.
+- Fresh: an answer is served at most `CATALOG_CACHE_SECONDS` after the DynamoDB read that made it
+  began; 0 turns the cache off. A hot answer past half its life is re-read in the background
+  while the current one is still served, so readers rarely wait for DynamoDB at all.
+- Single flight: concurrent readers of one key share ONE read and its outcome, success or
+  failure, so when DynamoDB is slow or down they do not each wait for the same failure in turn.
+  A transient failure (AWS unreachable, timing out, throttling) is also the answer for that key
+  for `FAILURE_HOLD_SECONDS` more: the next readers do not start another doomed read at once.
+- Stale if error: when the read fails transiently, the last good answer is served for up to
+  `CATALOG_STALE_IF_ERROR_SECONDS` past its freshness (with `Age`, `max-age=0`); after that, 503.
+- A bulkhead: at most `CATALOG_READ_SLOTS` threads of a process wait on catalog reads at once (one
+  fewer than gunicorn's threads), so `/healthz` and other paths always find a free thread. When
+  the slots are taken by slow reads, a reader gets the stale answer or a 503 at once.
 """
 
 import hashlib
@@ -17,21 +25,30 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
-from cachetools import TLRUCache, cached
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from rest_framework.renderers import JSONRenderer
 
+from cloudcart.aws import is_transient_aws_error
+from cloudcart.errors import ServiceUnavailable
+
 logger = logging.getLogger(__name__)
 
 REFRESH_AFTER = 0.5  # of the bound: a hit older than this starts a background re-read
+# A transient failure answers readers of its key this long without a new read.
+FAILURE_HOLD_SECONDS = 1.0
+# A read in flight longer than this means DynamoDB is slow or down: when every slot is taken by
+# such reads, readers stop waiting for a slot. Healthy reads take milliseconds.
+SLOW_READ_SECONDS = 0.5
+SLOT_POLL_SECONDS = 0.05
 
 
 class CachedJSON(NamedTuple):
     body: bytes
     etag: str  # a strong, quoted ETag of `body`
     loaded_at: float  # time.monotonic() when the DynamoDB read began
+    stale: bool = False  # served past its freshness because the read that should replace it failed
 
     def age(self) -> float:
         return time.monotonic() - self.loaded_at
@@ -52,38 +69,133 @@ def json_loaded(load: Callable[[], object]) -> CachedJSON:
     return CachedJSON(body=body, etag=etag, loaded_at=started)
 
 
+class _Flight:
+    """One read in progress; every reader of its key waits for it and shares its outcome."""
+
+    __slots__ = ("done", "error", "started", "value")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.started = time.monotonic()
+        self.value: CachedJSON | None = None
+        self.error: BaseException | None = None
+
+
+class _Unavailable(ServiceUnavailable):
+    default_detail = "The catalog is unavailable; please retry shortly."
+
+
 class _CatalogCache:
-    def __init__(self, *, ttl: float, maxsize: int) -> None:
+    def __init__(self, *, ttl: float, grace: float, maxsize: int, slots: int) -> None:
         self.ttl = ttl
-        self.condition = threading.Condition()  # TLRUCache is not thread-safe; this guards it
-        # Each entry expires `ttl` after its read began, however long the read took.
-        self.entries = TLRUCache(maxsize=maxsize, ttu=lambda key, value, now: value.loaded_at + ttl)
-        # cachetools' `condition` makes concurrent misses of one key wait for one read.
-        self.get = cached(self.entries, key=lambda key, load: key, condition=self.condition)(
-            lambda key, load: json_loaded(load)
-        )
-        self.refreshing: set = set()
+        self.keep = ttl + grace  # an answer's whole life: fresh, then stale-if-error
+        self.maxsize = maxsize
+        self.slots = max(1, slots)
+        self.busy = 0  # threads holding a slot
+        # Guards every mutation below. Reads of `entries` take no lock: a dict lookup is atomic.
+        self.condition = threading.Condition()
+        self.entries: dict = {}  # key -> CachedJSON, oldest load first
+        self.flights: dict = {}  # key -> _Flight
+        self.failures: dict = {}  # key -> (monotonic deadline, the transient error)
 
+    # --- the read path -------------------------------------------------------------------------
     def __call__(self, key, load: Callable[[], object]) -> CachedJSON:
-        value = self.get(key, load)
-        if value.age() > self.ttl * REFRESH_AFTER:
-            with self.condition:
-                start = key not in self.refreshing
-                self.refreshing.add(key)
-            if start:
-                _refresher().submit(self._refresh, key, load)
-        return value
-
-    def _refresh(self, key, load: Callable[[], object]) -> None:
+        entry = self.entries.get(key)
+        if entry is not None and entry.age() < self.ttl:
+            if entry.age() > self.ttl * REFRESH_AFTER and key not in self.flights:
+                self._refresh_start(key, load)
+            return entry
+        if not self._slot_acquire():
+            return self._stale_or_raise(key, _Unavailable(), own=True)
         try:
-            value = json_loaded(load)
             with self.condition:
-                self.entries[key] = value
-        except Exception as exc:  # the entry expires as usual and the next reader reads itself
-            logger.warning("Background refresh of %s failed: %s", key, exc)
+                entry = self.entries.get(key)
+                if entry is not None and entry.age() < self.ttl:  # read by another while we waited
+                    return entry
+                held = self.failures.get(key)
+                if held is not None and held[0] > time.monotonic():
+                    return self._stale_or_raise(key, held[1], own=False)
+                flight = self.flights.get(key)
+                leader = flight is None
+                if leader:
+                    flight = self.flights[key] = _Flight()
+            if leader:
+                self._fly(key, flight, load)
+            else:
+                flight.done.wait()
         finally:
-            with self.condition:
-                self.refreshing.discard(key)
+            self._slot_release()
+        if flight.error is not None:
+            return self._stale_or_raise(key, flight.error, own=leader)
+        return flight.value
+
+    def _fly(self, key, flight: _Flight, load: Callable[[], object]) -> None:
+        try:
+            flight.value = json_loaded(load)
+        except Exception as exc:
+            flight.error = exc
+        with self.condition:
+            if flight.value is not None:
+                self.entries.pop(key, None)  # re-inserted last: the dict stays in load order
+                self.entries[key] = flight.value
+                self.failures.pop(key, None)
+                self._evict()
+            elif is_transient_aws_error(flight.error) or isinstance(flight.error, ServiceUnavailable):
+                self.failures[key] = (time.monotonic() + FAILURE_HOLD_SECONDS, flight.error)
+            self.flights.pop(key, None)
+        flight.done.set()
+
+    def _stale_or_raise(self, key, error: BaseException, *, own: bool) -> CachedJSON:
+        """The last good answer within its grace when `error` means "AWS unavailable"; else raise.
+
+        `own`: the error was raised in this thread. A shared transient one is raised anew per
+        reader as a 503, so each keeps its own traceback.
+        """
+        transient = is_transient_aws_error(error) or isinstance(error, ServiceUnavailable)
+        if transient:
+            entry = self.entries.get(key)
+            if entry is not None and entry.age() < self.keep:
+                return entry._replace(stale=True)
+        if transient and not own:
+            raise _Unavailable() from error
+        raise error  # the read's own answer: a 404, a bad cursor, or a bug (logged by the handler)
+
+    # --- the bulkhead --------------------------------------------------------------------------
+    def _slot_acquire(self) -> bool:
+        with self.condition:
+            while self.busy >= self.slots:
+                oldest = min((f.started for f in self.flights.values()), default=time.monotonic())
+                if time.monotonic() - oldest > SLOW_READ_SECONDS:
+                    return False
+                self.condition.wait(SLOT_POLL_SECONDS)
+            self.busy += 1
+            return True
+
+    def _slot_release(self) -> None:
+        with self.condition:
+            self.busy -= 1
+            self.condition.notify()
+
+    # --- housekeeping --------------------------------------------------------------------------
+    def _evict(self) -> None:
+        """Drop answers past their whole life, then the oldest loads beyond `maxsize` (under lock)."""
+        while self.entries:
+            key, entry = next(iter(self.entries.items()))
+            if len(self.entries) <= self.maxsize and entry.age() < self.keep:
+                break
+            del self.entries[key]
+
+    def _refresh_start(self, key, load: Callable[[], object]) -> None:
+        with self.condition:
+            if key in self.flights:
+                return
+            flight = self.flights[key] = _Flight()
+        _refresher().submit(self._refresh, key, flight, load)
+
+    def _refresh(self, key, flight: _Flight, load: Callable[[], object]) -> None:
+        self._fly(key, flight, load)
+        if flight.error is not None:  # the entry expires as usual; readers then share a new read
+            logger.warning("Background refresh of %s failed: %s", key, flight.error)
 
 
 _lock = threading.Lock()
@@ -110,7 +222,10 @@ def _current_cache() -> _CatalogCache | None:
     with _lock:
         if _cache is None:
             _cache = _CatalogCache(
-                ttl=settings.CATALOG_CACHE_SECONDS, maxsize=settings.CATALOG_CACHE_MAX_ENTRIES
+                ttl=settings.CATALOG_CACHE_SECONDS,
+                grace=settings.CATALOG_STALE_IF_ERROR_SECONDS,
+                maxsize=settings.CATALOG_CACHE_MAX_ENTRIES,
+                slots=settings.CATALOG_READ_SLOTS,
             )
         return _cache
 
@@ -119,13 +234,15 @@ def _current_cache() -> _CatalogCache | None:
 def _reset_on_setting_change(*, setting, **kwargs):
     """Tests change the bound with override_settings: start from an empty cache with the new TTL."""
     global _cache
-    if setting.startswith("CATALOG_CACHE_"):
+    if setting.startswith("CATALOG_"):
         with _lock:
             _cache = None
 
 
 def catalog_json_cached(*, key, load: Callable[[], object]) -> CachedJSON:
-    """The rendered answer for `key`: cached if its read began less than the bound ago, else read now."""
+    """The rendered answer for `key`: cached if its read began less than the bound ago, else read
+    now (shared with concurrent readers); the last good answer, marked stale, if that read fails
+    because AWS is unavailable and the answer is within its grace."""
     cache = _current_cache()
     if cache is None:
         return json_loaded(load)

@@ -80,6 +80,10 @@ class CatalogReadView(APIView):
         # A CDN or the ALB may keep it for what is left of the bound, so the staleness a client
         # sees stays within CATALOG_CACHE_SECONDS end to end.
         response["Cache-Control"] = f"public, max-age={rendered.fresh_for()}"
+        if rendered.stale:
+            # The last good answer, served because DynamoDB failed (stale-if-error): how old it is.
+            response["Cache-Control"] = "public, max-age=0"
+            response["Age"] = str(int(rendered.age()))
         return response
 
 

@@ -233,6 +233,12 @@ REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = ["cloudcart.csrf.BrowserWritesNee
 # 0 turns the cache off. Cart pricing and checkout never use it (see catalog/cache.py).
 CATALOG_CACHE_SECONDS = env.float("CATALOG_CACHE_SECONDS", default=5.0)
 CATALOG_CACHE_MAX_ENTRIES = env.int("CATALOG_CACHE_MAX_ENTRIES", default=2048)
+# When DynamoDB fails (unreachable, timing out, throttling), the last good answer is served for
+# this many seconds past its freshness before the answer becomes 503.
+CATALOG_STALE_IF_ERROR_SECONDS = env.float("CATALOG_STALE_IF_ERROR_SECONDS", default=60.0)
+# Threads per process that may wait on catalog reads at once: one fewer than gunicorn's threads,
+# so /healthz and the other paths always find a free thread while DynamoDB hangs.
+CATALOG_READ_SLOTS = env.int("CATALOG_READ_SLOTS", default=max(1, env.int("GUNICORN_THREADS", default=4) - 1))
 REST_FRAMEWORK["DEFAULT_CONTENT_NEGOTIATION_CLASS"] = "cloudcart.negotiation.JSONFirstNegotiation"
 
 # --- Catalog: product images (S3 presigned POST in, CloudFront out) -------------------------

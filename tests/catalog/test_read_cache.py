@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from catalog.cache import REFRESH_AFTER, catalog_json_cached
+from catalog.cache import FAILURE_HOLD_SECONDS, REFRESH_AFTER, SLOW_READ_SECONDS, catalog_json_cached
 from catalog.models import Product
 from catalog.selectors import product_get, products_get_many
 
@@ -198,3 +198,145 @@ def test_errors_are_not_cached(api, make_product, cache_on):
     make_product(product_id="cache-404")
 
     assert api.get("/products/cache-404").status_code == 200, "a 404 was not kept in the cache"
+
+
+# --- Failures do not queue: single flight, stale-if-error, the bulkhead ----------------------
+
+
+def _aws_down():
+    """What botocore raises when DynamoDB cannot be reached (a transient AWS error)."""
+    from botocore.exceptions import EndpointConnectionError
+
+    return EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
+
+
+def _concurrently(function, n: int) -> list:
+    """Run `function` in `n` threads at once; its results or the exceptions it raised."""
+    barrier = threading.Barrier(n)
+    outcomes = [None] * n
+
+    def run(i):
+        barrier.wait()
+        try:
+            outcomes[i] = function()
+        except Exception as exc:
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_concurrent_readers_share_one_failed_read(settings, cache_on):
+    """The waiters get the failure of the read they waited for; none of them reads again."""
+    settings.CATALOG_READ_SLOTS = 16
+    calls = []
+
+    def load():
+        calls.append(1)
+        time.sleep(0.3)
+        raise _aws_down()
+
+    outcomes = _concurrently(lambda: catalog_json_cached(key="shared-failure", load=load), 8)
+
+    assert len(calls) == 1
+    assert all(isinstance(o, Exception) for o in outcomes)
+
+
+def test_a_failure_answers_its_key_briefly_without_a_new_read(cache_on):
+    calls = []
+
+    def load():
+        calls.append(1)
+        raise _aws_down()
+
+    for _ in range(3):
+        with pytest.raises(Exception):  # noqa: B017 - the first is botocore's, then 503s
+            catalog_json_cached(key="held-failure", load=load)
+    assert len(calls) == 1
+    time.sleep(FAILURE_HOLD_SECONDS + 0.1)
+    with pytest.raises(Exception):  # noqa: B017
+        catalog_json_cached(key="held-failure", load=load)
+    assert len(calls) == 2, "after the hold a reader tries DynamoDB again"
+
+
+def test_the_last_good_answer_is_served_within_the_grace_period(settings, cache_on):
+    settings.CATALOG_STALE_IF_ERROR_SECONDS = 1.0
+    answers = iter([{"price": "10.00"}])
+
+    def load():
+        try:
+            return next(answers)
+        except StopIteration:
+            raise _aws_down() from None
+
+    good = catalog_json_cached(key="stale", load=load)
+    time.sleep(BOUND + 0.1)  # no longer fresh
+
+    stale = catalog_json_cached(key="stale", load=load)
+    assert (stale.body, stale.stale) == (good.body, True)
+
+    time.sleep(1.0)  # past the grace period
+    with pytest.raises(Exception, match="Could not connect"):
+        catalog_json_cached(key="stale", load=load)
+
+
+def test_domain_errors_are_never_answered_with_a_stale_copy(cache_on):
+    from cloudcart.errors import ProductNotFound
+
+    outcomes = iter([{"id": "gone"}])
+
+    def load():
+        try:
+            return next(outcomes)
+        except StopIteration:
+            raise ProductNotFound() from None
+
+    catalog_json_cached(key="deleted", load=load)
+    time.sleep(BOUND + 0.1)
+    with pytest.raises(ProductNotFound):
+        catalog_json_cached(key="deleted", load=load)
+
+
+def test_readers_beyond_the_slots_get_the_stale_answer_at_once_while_reads_hang(settings, cache_on):
+    settings.CATALOG_READ_SLOTS = 2
+    release = threading.Event()
+    answers = iter([{"v": 1}])
+
+    def load():
+        try:
+            return next(answers)
+        except StopIteration:
+            release.wait(10)  # DynamoDB hangs
+            raise _aws_down() from None
+
+    catalog_json_cached(key="hung", load=load)
+    time.sleep(BOUND + 0.1)
+    hanging = [threading.Thread(target=lambda: _swallow(lambda: catalog_json_cached(key="hung", load=load)))]
+    hanging += [
+        threading.Thread(target=lambda: _swallow(lambda: catalog_json_cached(key="other", load=load)))
+    ]
+    for thread in hanging:
+        thread.start()
+    try:
+        time.sleep(SLOW_READ_SECONDS + 0.2)  # both slots now wait on slow reads
+        started = time.monotonic()
+        served = catalog_json_cached(key="hung", load=load)
+        assert time.monotonic() - started < 0.5, "did not wait for a slot"
+        assert served.stale and served.body == b'{"v":1}'
+        with pytest.raises(Exception, match="unavailable"):
+            catalog_json_cached(key="never-read", load=load)  # nothing stale to give: 503 at once
+    finally:
+        release.set()
+        for thread in hanging:
+            thread.join()
+
+
+def _swallow(function) -> None:
+    try:
+        function()
+    except Exception:
+        pass
