@@ -1,4 +1,5 @@
-"""Create the DynamoDB tables, SQS queues and S3 bucket the app needs, if missing. Safe to rerun.
+"""Create the DynamoDB tables, SQS queues, S3 bucket and Cognito user pool the app needs, if missing.
+Safe to rerun.
 
 Used by `manage.py bootstrap_aws` for the local stack and by the test session. In production
 the CDK stack owns these resources and this is never run.
@@ -139,3 +140,7 @@ def aws_bootstrap(*, wait_seconds: float = 30) -> None:
     tables_create()
     queues_create()
     bucket_ensure(name=settings.PRODUCT_IMAGES_BUCKET)
+    # The user pool last: creating it once among racing processes uses the throttle table.
+    from accounts.bootstrap import user_pool_ensure
+
+    user_pool_ensure(wait_seconds=wait_seconds)

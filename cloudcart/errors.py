@@ -55,6 +55,17 @@ ERROR_CODES = {
     "upload_type_not_allowed": "The uploaded object is not image/jpeg, image/png or image/webp.",
     "upload_too_large": "The uploaded object is larger than the image size limit.",
     "upload_content_mismatch": "The uploaded object's first bytes are not the image type it claims.",
+    # Accounts (Cognito sign-in)
+    "not_authenticated": "This needs a signed-in caller: send `Authorization: Bearer <access token>`.",
+    "invalid_token": "The access token is malformed, forged, revoked or not for this app.",
+    "token_expired": "The access token has expired; refresh it (`POST /auth/refresh`) or sign in again.",
+    "invalid_credentials": "Incorrect e-mail or password.",
+    "invalid_refresh_token": "The refresh token is invalid, expired or revoked; sign in again.",
+    "user_exists": "An account with this e-mail already exists.",
+    "weak_password": "The password does not meet the pool's password policy.",
+    "not_confirmed": "The account is not confirmed yet: `POST /auth/confirm` with the e-mailed code.",
+    "code_mismatch": "The confirmation code is wrong.",
+    "code_expired": "The confirmation code has expired.",
 }
 
 

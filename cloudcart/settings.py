@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "catalog",
     "cart",
     "orders",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -85,10 +86,11 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    # Cognito access tokens (`Authorization: Bearer ...`), verified locally: see accounts/.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.CognitoAccessTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    # No django.contrib.auth: clients are anonymous until a later sign-in issue.
-    "UNAUTHENTICATED_USER": None,
+    # No django.contrib.auth: a caller without a token is this anonymous customer.
+    "UNAUTHENTICATED_USER": "accounts.users.AnonymousCustomer",
     "EXCEPTION_HANDLER": "cloudcart.errors.exception_handler",
     "URL_FORMAT_OVERRIDE": None,
 }
@@ -138,6 +140,42 @@ PAGE_SIZE_MAX = 100
 CURSOR_MAX_AGE_SECONDS = 24 * 3600
 # The `Retry-After` of a 503 when DynamoDB or SQS is unreachable or throttling.
 RETRY_AFTER_SECONDS = env.int("RETRY_AFTER_SECONDS", default=5)
+
+# --- Accounts: Cognito sign-in (accounts/) ----------------------------------------------------
+# Production: the stack sets the pool and app client ids. Locally both stay empty and the app
+# finds them by name on moto, where `bootstrap_aws` creates them.
+COGNITO_USER_POOL_ID = env.str("COGNITO_USER_POOL_ID", default="")
+COGNITO_CLIENT_ID = env.str("COGNITO_CLIENT_ID", default="")
+COGNITO_USER_POOL_NAME = env.str("COGNITO_USER_POOL_NAME", default=f"{TABLE_PREFIX}customers")
+COGNITO_CLIENT_NAME = env.str("COGNITO_CLIENT_NAME", default="cloudcart-web")
+COGNITO_STAFF_GROUP = "staff"
+# Tokens always name the real AWS issuer (moto's too); the keys are fetched from the JWKS URL,
+# which on AWS is the issuer's and locally moto's `{endpoint}/{pool}/.well-known/jwks.json`.
+# Empty: derived from the region, the pool id and the endpoint (accounts/cognito.py).
+COGNITO_ISSUER = env.str("COGNITO_ISSUER", default="")
+COGNITO_JWKS_URL = env.str("COGNITO_JWKS_URL", default="")
+# The JWKS document is refetched this often, and for a token naming an unknown `kid` (Cognito
+# rotated its keys) at most once per COGNITO_JWKS_REFETCH_SECONDS.
+COGNITO_JWKS_CACHE_SECONDS = env.int("COGNITO_JWKS_CACHE_SECONDS", default=3600)
+COGNITO_JWKS_REFETCH_SECONDS = env.float("COGNITO_JWKS_REFETCH_SECONDS", default=30.0)
+# Clock skew allowed on a token's `exp` and `iat`, in seconds.
+COGNITO_TOKEN_LEEWAY_SECONDS = env.int("COGNITO_TOKEN_LEEWAY_SECONDS", default=30)
+# Locally a registration is confirmed at once (no e-mail is sent); on AWS the customer confirms
+# with the code Cognito e-mails (`POST /auth/confirm`).
+ACCOUNTS_AUTO_CONFIRM = env.bool("ACCOUNTS_AUTO_CONFIRM", default=not IS_PRODUCTION)
+# Brute-force guard on sign-in: past this many failures in the window, per account and per
+# address, sign-in answers 429 until the window ends (counted in the shared throttle table).
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+# `make run` signs these two up (the second in the staff group) and prints them; production
+# never runs that command. Local defaults only: they satisfy the pool's password policy.
+DEMO_CUSTOMER_EMAIL = env.str("DEMO_CUSTOMER_EMAIL", default="customer@example.com")
+DEMO_CUSTOMER_PASSWORD = env.str("DEMO_CUSTOMER_PASSWORD", default="Customer-Passw0rd")
+DEMO_STAFF_EMAIL = env.str("DEMO_STAFF_EMAIL", default="staff@example.com")
+DEMO_STAFF_PASSWORD = env.str("DEMO_STAFF_PASSWORD", default="Staff-Passw0rd!")
+# Checkout without signing in (guest checkout) is allowed unless this is true (then 401).
+CHECKOUT_REQUIRES_SIGN_IN = env.bool("CHECKOUT_REQUIRES_SIGN_IN", default=False)
 
 # --- Production hardening (behind an ALB that terminates TLS) ----------------------------
 if IS_PRODUCTION:
@@ -218,6 +256,8 @@ THROTTLE_TABLE = env.str("THROTTLE_TABLE", default=f"{TABLE_PREFIX}throttle")
 THROTTLE_RATES = {
     "cart_write": env.str("THROTTLE_CART_WRITE_RATE", default="120/min"),
     "checkout": env.str("THROTTLE_CHECKOUT_RATE", default="20/min"),
+    # Every /auth/* call (register, confirm, login, refresh, logout): each one costs a Cognito call.
+    "auth": env.str("THROTTLE_AUTH_RATE", default="30/min"),
 }
 # X-Forwarded-For hops to trust for the client's address: the ALB adds one in production.
 REST_FRAMEWORK["NUM_PROXIES"] = env.int("TRUSTED_PROXY_COUNT", default=1 if IS_PRODUCTION else 0)

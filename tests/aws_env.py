@@ -33,6 +33,7 @@ for name in ("PRODUCTS_TABLE", "CARTS_TABLE", "ORDERS_TABLE", "IDEMPOTENCY_TABLE
 # the production rates. tests/ops/test_throttling.py sets its own.
 os.environ.setdefault("THROTTLE_CART_WRITE_RATE", "100000/min")
 os.environ.setdefault("THROTTLE_CHECKOUT_RATE", "100000/min")
+os.environ.setdefault("THROTTLE_AUTH_RATE", "100000/min")
 # Tests read what they just wrote: the catalog read cache is off unless a test turns it on
 # (tests/catalog/test_read_cache.py).
 os.environ["CATALOG_CACHE_SECONDS"] = "0"

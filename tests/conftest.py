@@ -9,6 +9,7 @@ from catalog.models import Product
 from catalog.services import product_build
 from cloudcart.bootstrap import aws_bootstrap
 from tests import aws_env
+from tests.accounts.support import access_token_for, email_new, user_create
 from tests.aws_env import free_port
 from tests.processes import Gunicorn, MotoServer
 
@@ -68,3 +69,19 @@ def web(moto_server):
     server = Gunicorn(free_port(), name="web")
     yield server
     server.stop()
+
+
+@pytest.fixture
+def customer_token() -> str:
+    """A fresh customer's access token from the session's moto Cognito pool."""
+    email = email_new("customer")
+    user_create(email=email)
+    return access_token_for(email=email)
+
+
+@pytest.fixture
+def staff_token() -> str:
+    """A fresh staff member's (group `staff`) access token from the session's moto Cognito pool."""
+    email = email_new("staff")
+    user_create(email=email, staff=True)
+    return access_token_for(email=email)

@@ -1,0 +1,11 @@
+"""App config for customer accounts (Cognito sign-in, token authentication, the staff permission)."""
+
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+
+    def ready(self) -> None:
+        # The error table (cloudcart.error_codes) finds each code's status on its exception class.
+        from accounts import errors  # noqa: F401
