@@ -276,9 +276,9 @@ CATALOG_CACHE_MAX_ENTRIES = env.int("CATALOG_CACHE_MAX_ENTRIES", default=2048)
 # When DynamoDB fails (unreachable, timing out, throttling), the last good answer is served for
 # this many seconds past its freshness before the answer becomes 503.
 CATALOG_STALE_IF_ERROR_SECONDS = env.float("CATALOG_STALE_IF_ERROR_SECONDS", default=60.0)
-# Threads per process that may wait on catalog reads at once: one fewer than gunicorn's threads,
-# so /healthz and the other paths always find a free thread while DynamoDB hangs.
-CATALOG_READ_SLOTS = env.int("CATALOG_READ_SLOTS", default=max(1, env.int("GUNICORN_THREADS", default=4) - 1))
+# Threads per process that may wait on catalog reads at once: keep it below GUNICORN_THREADS
+# (default 4), so /healthz and the other paths always find a free thread while DynamoDB hangs.
+CATALOG_READ_SLOTS = env.int("CATALOG_READ_SLOTS", default=3)
 REST_FRAMEWORK["DEFAULT_CONTENT_NEGOTIATION_CLASS"] = "cloudcart.negotiation.JSONFirstNegotiation"
 
 # --- Catalog: product images (S3 presigned POST in, CloudFront out) -------------------------
@@ -376,12 +376,13 @@ CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Each periodic run expires when the next one is due: while no worker consumes (workers down,
-# SQS unreachable), beat's messages do not pile up into a burst of runs on recovery.
 # Custom CloudWatch metrics (cloudcart/metrics.py): the beat heartbeat and the oldest PENDING
 # order's age, which two alarms watch. The stack sets its own namespace per stack.
 METRICS_NAMESPACE = env.str("METRICS_NAMESPACE", default="CloudCart")
+# How often beat publishes the heartbeat task (a worker puts the metric).
 BEAT_HEARTBEAT_SECONDS = env.float("BEAT_HEARTBEAT_SECONDS", default=60.0)
+# Each periodic run expires when the next one is due: while no worker consumes (workers down,
+# SQS unreachable), beat's messages do not pile up into a burst of runs on recovery.
 CELERY_BEAT_SCHEDULE = {
     "orders-reconcile": {
         "task": "orders.tasks.orders_reconcile",
