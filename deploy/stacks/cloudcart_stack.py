@@ -12,6 +12,7 @@ from constructs import Construct
 from django.conf import settings
 
 from cloudcart.bootstrap import table_models
+from deploy.stacks.images import ProductImages
 from deploy.stacks.monitoring import Alarms
 from deploy.stacks.network import Network
 from deploy.stacks.queues import OrdersQueues
@@ -75,6 +76,14 @@ class CloudCartStack(Stack):
         # Read by ECS (the execution role) at task start: the app never calls Secrets Manager.
         secrets = {"SECRET_KEY": ecs.Secret.from_secrets_manager(secret_key)}
 
+        images = ProductImages(
+            self,
+            "Images",
+            abandoned_after=Duration.days(1),
+            replaced_after=Duration.days(7),
+            log_retention=Duration.days(90),
+        )
+
         certificate = (
             acm.Certificate.from_certificate_arn(self, "Certificate", certificate_arn)
             if certificate_arn
@@ -90,6 +99,7 @@ class CloudCartStack(Stack):
             "ORDERS_VISIBILITY_TIMEOUT": str(settings.ORDERS_VISIBILITY_TIMEOUT),
             **tables.environment(),
             **queues.environment(),
+            **images.environment(),
         }
         web = WebService(
             self,
@@ -108,6 +118,10 @@ class CloudCartStack(Stack):
             log_retention=LOG_RETENTION,
         )
         environment["ALLOWED_HOSTS"] = web.allowed_hosts
+        # Browsers upload images from the API's own pages (the browsable API) and the shop's
+        # origins (context `shopOrigins`, comma-separated).
+        shop_origins = [o for o in (self.node.try_get_context("shopOrigins") or "").split(",") if o]
+        images.allow_uploads_from([web.url, *shop_origins])
 
         workers = Workers(
             self,
@@ -140,6 +154,8 @@ class CloudCartStack(Stack):
         for setting in ("CARTS_TABLE", "ORDERS_TABLE", "IDEMPOTENCY_TABLE", "THROTTLE_TABLE"):
             by_setting[setting].grant_read_write_data(web_role)
         queues.queue.grant_send_messages(web_role)
+        # Staff sign image uploads and the web tier verifies them (products/ only).
+        images.grant_upload_and_verify(web_role)
         # The worker applies stock and order status; it consumes the queue and re-publishes
         # (retries, the reconciler). It never touches carts, idempotency keys or throttles.
         worker_role = workers.worker_task_definition.task_role
@@ -167,6 +183,8 @@ class CloudCartStack(Stack):
         CfnOutput(self, "ApiUrl", value=web.url, description="The API's base URL")
         for setting, table in by_setting.items():
             CfnOutput(self, f"{table.node.id}Name", value=table.table_name, description=setting)
+        CfnOutput(self, "ProductImagesBucket", value=images.bucket.bucket_name)
+        CfnOutput(self, "ProductImagesUrl", value=images.base_url, description="The image CDN")
         CfnOutput(self, "OrdersQueueUrl", value=queues.queue.queue_url)
         CfnOutput(self, "OrdersDlqUrl", value=queues.dlq.queue_url)
         CfnOutput(self, "ClusterName", value=network.cluster.cluster_name)
@@ -174,9 +192,9 @@ class CloudCartStack(Stack):
         CfnOutput(self, "SeedSubnetIds", value=Fn.join(",", seed.subnets.subnet_ids))
         CfnOutput(self, "SeedSecurityGroupId", value=seed.security_group.security_group_id)
 
-        self._acknowledge_nag_findings(web=web, tables=tables)
+        self._acknowledge_nag_findings(web=web, tables=tables, images=images)
 
-    def _acknowledge_nag_findings(self, *, web: WebService, tables: Tables) -> None:
+    def _acknowledge_nag_findings(self, *, web: WebService, tables: Tables, images: ProductImages) -> None:
         """cdk-nag AwsSolutions findings we accept across the stack, each with the reason."""
         index_wildcards = [
             Acknowledgment(
@@ -186,8 +204,14 @@ class CloudCartStack(Stack):
             )
             for table in tables.by_setting.values()
         ]
+        images_bucket = self.get_logical_id(images.bucket.node.default_child)
         Validations.of(self).acknowledge(
             *index_wildcards,
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::<{images_bucket}.Arn>/products/*]",
+                reason="The web role signs uploads of new, randomly named image objects and checks "
+                "them: it needs the product images prefix, not named objects; nothing outside it.",
+            ),
             Acknowledgment(
                 id="AwsSolutions-ECS2",
                 reason="Only non-secret configuration (resource names, limits) is plain env; "

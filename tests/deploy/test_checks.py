@@ -18,7 +18,10 @@ ACKNOWLEDGED_RULES = {
     "AwsSolutions-S1",  # the ALB access-log bucket itself
     "AwsSolutions-ECS2",  # non-secret env vars
     "AwsSolutions-SMG4",  # SECRET_KEY rotated by hand
-    "AwsSolutions-IAM5",  # table/index/* from grant_*_data; ecr:GetAuthorizationToken on *
+    "AwsSolutions-IAM5",  # table/index/* from grant_*_data; ecr:GetAuthorizationToken on *; images products/*
+    "AwsSolutions-CFR1",  # the image CDN: public images, no geo restriction
+    "AwsSolutions-CFR2",  # the image CDN: static GET/HEAD only, no WAF
+    "AwsSolutions-CFR4",  # the image CDN's default *.cloudfront.net certificate
 }
 
 

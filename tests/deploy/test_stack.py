@@ -545,3 +545,96 @@ def test_outputs_give_the_url_the_tables_the_queue_and_the_seed_task(stack):
 )
 def test_deploy_doc_documents_deploying_and_seeding(command):
     assert command in (ROOT / "docs" / "deploy.md").read_text()
+
+
+# --- Product images: bucket, CDN, and what the web role may do with them ------------------------
+
+
+def _images_bucket_id(stack) -> str:
+    return _ref(stack.environment("web")["PRODUCT_IMAGES_BUCKET"])
+
+
+def test_images_bucket_is_private_encrypted_unversioned_and_expires_only_unused_uploads(stack):
+    bucket = stack.resources[_images_bucket_id(stack)]
+    props = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert props.get("VersioningConfiguration", {}).get("Status") != "Enabled"
+    rules = {rule.get("Id"): rule for rule in props["LifecycleConfiguration"]["Rules"]}
+    # Only objects the app tagged as unused expire: attached images have no rule at all.
+    assert rules["AbandonedUploads"]["TagFilters"] == [{"Key": "cloudcart-image", "Value": "pending"}]
+    assert rules["ReplacedImages"]["TagFilters"] == [{"Key": "cloudcart-image", "Value": "replaced"}]
+    assert all("ExpirationInDays" not in rule or rule.get("TagFilters") for rule in rules.values())
+    # The app's own tag names are the ones the rules act on.
+    from catalog import images
+
+    assert {images.PENDING, images.REPLACED} == {
+        r["TagFilters"][0]["Value"] for r in rules.values() if "TagFilters" in r
+    }
+    assert images.STATE_TAG == "cloudcart-image"
+
+
+def test_images_bucket_denies_plain_http_and_lets_cloudfront_read_products_only(stack):
+    bucket_id = _images_bucket_id(stack)
+    (policy,) = [
+        p
+        for p in stack.of_type("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in statements
+    )
+    (cdn_read,) = [s for s in statements if s.get("Principal") == {"Service": "cloudfront.amazonaws.com"}]
+    assert cdn_read["Action"] == "s3:GetObject"
+    assert str(cdn_read["Resource"]).endswith("'/products/*']]}") or "/products/*" in str(
+        cdn_read["Resource"]
+    )
+    (distribution_id,) = stack.of_type("AWS::CloudFront::Distribution")
+    assert distribution_id in str(cdn_read["Condition"]["StringEquals"]["AWS:SourceArn"])
+
+
+def test_images_cors_allows_browser_posts_from_the_api_origin(stack):
+    cors = stack.resources[_images_bucket_id(stack)]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert [rule["AllowedMethods"] for rule in cors] == [["POST"]]
+    assert cors[0]["AllowedOrigins"] == [f"https://{DOMAIN_NAME}"]  # the API's pages, never "*"
+
+
+def test_image_cdn_uses_origin_access_control_https_and_logs(stack):
+    (distribution,) = stack.of_type("AWS::CloudFront::Distribution").values()
+    config = distribution["Properties"]["DistributionConfig"]
+    (origin,) = config["Origins"]
+    assert origin["OriginAccessControlId"]
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # OAC, not the legacy OAI
+    assert _images_bucket_id(stack) in str(origin["DomainName"])
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert config["DefaultCacheBehavior"]["AllowedMethods"] == ["GET", "HEAD"]
+    assert config["Logging"]["Bucket"]
+    stack.template.has_resource_properties(
+        "AWS::CloudFront::OriginAccessControl",
+        {
+            "OriginAccessControlConfig": Match.object_like(
+                {"OriginAccessControlOriginType": "s3", "SigningBehavior": "always"}
+            )
+        },
+    )
+    base_url = stack.environment("web")["PRODUCT_IMAGES_BASE_URL"]
+    assert "DomainName" in str(base_url) and "https://" in str(base_url)
+
+
+def test_web_may_sign_head_and_tag_image_objects_under_products_only(stack):
+    bucket_id = _images_bucket_id(stack)
+    web = [s for s in _statements_of(stack, "web") if bucket_id in str(s["Resource"])]
+    assert web, "the web role has no access to the images bucket"
+    for statement in web:
+        assert "/products/*" in str(statement["Resource"]), statement
+    assert _actions_on(web, bucket_id) == {"s3:PutObject", "s3:PutObjectTagging", "s3:GetObject"}
+    for name in ("worker", "beat", "seed"):
+        assert _actions_on(_statements_of(stack, name), bucket_id) == set(), name
