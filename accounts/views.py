@@ -51,6 +51,8 @@ _UNAUTHENTICATED = {401: errors(401, "not_authenticated", "invalid_token", "toke
 class MeView(APIView):
     """The signed-in caller (send `Authorization: Bearer <access token>`)."""
 
+    private_answers = True  # one client's answer: Cache-Control: private, no-store
+
     permission_classes = [IsSignedIn]
 
     def get(self, request):

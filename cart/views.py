@@ -105,6 +105,8 @@ class CartView(APIView):
     "cart_write"), counted inside the write itself (cloudcart/throttling.py).
     """
 
+    private_answers = True  # one client's answer: Cache-Control: private, no-store
+
     write_scope = "cart_write"
 
     class AddInput(serializers.Serializer):

@@ -14,7 +14,8 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Client-supplied ids are echoed into headers and logs: bound their length and charset.
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# fullmatch: `$` would also match before a trailing newline ("abc\n" must not pass).
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 JSON_LOG_FORMAT = "%(levelname)s %(name)s %(message)s"
 JSON_RENAMES = {"levelname": "level", "name": "logger"}
@@ -22,7 +23,7 @@ JSON_RENAMES = {"levelname": "level", "name": "logger"}
 
 def request_id_from(value: str | None) -> str:
     """The client's id when it is sane, else a new one."""
-    if value and _REQUEST_ID_RE.match(value):
+    if value and _REQUEST_ID_RE.fullmatch(value):
         return value
     return uuid.uuid4().hex
 

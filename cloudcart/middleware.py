@@ -1,4 +1,5 @@
-"""Request-wide middleware: the request id, and the body size limit (also for chunked bodies)."""
+"""Request-wide middleware: the request id, private answers, and the body size limit (also for
+chunked bodies)."""
 
 import io
 import logging
@@ -51,6 +52,39 @@ class AwsCallCountMiddleware:
             response = self.get_response(request)
         response[AWS_CALLS_HEADER] = calls.header_value()
         return response
+
+
+PRIVATE_CACHE_CONTROL = "private, no-store"
+
+
+def private_answers(view):
+    """Mark a view (class or function) whose answers belong to one client: see PrivateAnswersMiddleware."""
+    view.private_answers = True
+    return view
+
+
+class PrivateAnswersMiddleware:
+    """`Cache-Control: private, no-store` on every answer that belongs to one client, errors included.
+
+    Which answers: those of views marked `private_answers = True` (a class attribute, or the
+    `@private_answers` decorator: the cart, checkout, orders, the caller's account), and any answer
+    to a request with credentials (`Authorization`), whatever the view: a staff or customer answer
+    must never be kept by a CDN, a proxy or the browser's disk cache.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if getattr(request, "private_answers", False) or "HTTP_AUTHORIZATION" in request.META:
+            response["Cache-Control"] = PRIVATE_CACHE_CONTROL
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # DRF's as_view() keeps the class as `cls` (Django's as `view_class`).
+        view = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None) or view_func
+        request.private_answers = bool(getattr(view, "private_answers", False))
 
 
 # Read and drop at most this much of a refused body before answering: gunicorn closes a

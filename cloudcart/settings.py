@@ -210,6 +210,8 @@ LOGGING = {
 # Outermost: every response, even a 413 or a 404, carries the request id.
 MIDDLEWARE = [
     "cloudcart.middleware.RequestIdMiddleware",
+    # `Cache-Control: private, no-store` on per-client answers (views with `private_answers`).
+    "cloudcart.middleware.PrivateAnswersMiddleware",
     "cloudcart.middleware.AwsCallCountMiddleware",  # only with AWS_CALL_COUNTING
     "cloudcart.middleware.BodySizeLimitMiddleware",
     *MIDDLEWARE,

@@ -139,6 +139,8 @@ class CheckoutView(APIView):
     then CONFIRMS or REJECTS it. Send an `Idempotency-Key` header to retry safely.
     """
 
+    private_answers = True  # one client's answer: Cache-Control: private, no-store
+
     class Input(serializers.Serializer):
         items = serializers.ListField(
             child=CheckoutLineInput(),
@@ -192,6 +194,8 @@ class CheckoutView(APIView):
 )
 class OrderDetailView(APIView):
     """One order: status PENDING, CONFIRMED or REJECTED (with `reason`), its lines and history."""
+
+    private_answers = True  # one client's answer: Cache-Control: private, no-store
 
     def get(self, request, order_id: str):
         return Response(order_data(order_get(order_id=order_id)))

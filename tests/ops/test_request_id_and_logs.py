@@ -7,7 +7,7 @@ import uuid
 
 import requests
 
-from cloudcart.logs import RequestIdFilter, json_formatter, request_id_var, short_hash
+from cloudcart.logs import RequestIdFilter, json_formatter, request_id_from, request_id_var, short_hash
 
 
 def test_sane_client_request_id_is_echoed(api):
@@ -21,6 +21,13 @@ def test_insane_client_request_id_is_replaced(api):
         echoed = response["X-Request-ID"]
         assert echoed != bad
         assert len(echoed) == 32 and echoed.isalnum()
+
+
+def test_an_id_with_a_trailing_newline_is_replaced():
+    """`$` matches before a final newline: the whole value must match, not a prefix of it."""
+    assert request_id_from("abc\n") != "abc\n"
+    assert request_id_from("abc\n").isalnum()
+    assert request_id_from("abc") == "abc"
 
 
 def test_each_request_without_an_id_gets_a_new_one(api):
