@@ -62,9 +62,9 @@ def issuer_for(*, pool_id: str) -> str:
 def jwks_url_for(*, pool_id: str) -> str:
     if settings.COGNITO_JWKS_URL:
         return settings.COGNITO_JWKS_URL
-    if settings.AWS_ENDPOINT_URL:
+    if settings.COGNITO_ENDPOINT_URL:
         # moto serves each pool's keys under its own endpoint, not under the issuer's host.
-        return f"{settings.AWS_ENDPOINT_URL.rstrip('/')}/{pool_id}/.well-known/jwks.json"
+        return f"{settings.COGNITO_ENDPOINT_URL.rstrip('/')}/{pool_id}/.well-known/jwks.json"
     return f"{issuer_for(pool_id=pool_id)}/.well-known/jwks.json"
 
 

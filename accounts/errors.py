@@ -61,6 +61,12 @@ class CodeExpired(ApplicationError):
     default_detail = "The confirmation code has expired; register again to get a new one."
 
 
+class SignInChallenge(ApplicationError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "sign_in_challenge"
+    default_detail = "This account needs a sign-in step this API does not offer (MFA or a new password)."
+
+
 class LoginThrottled(ApplicationError, exceptions.Throttled):
     """Too many failed sign-ins for this account or from this address."""
 

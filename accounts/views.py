@@ -1,4 +1,8 @@
-"""Account endpoints: `GET /me` (and the /auth/* sign-in flow)."""
+"""Account endpoints: `POST /auth/register|confirm|login|refresh|logout` and `GET /me`.
+
+The /auth/* views take no Authorization header into account (a stale token must not stop a
+sign-in); they are throttled per client address like every other write.
+"""
 
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -11,9 +15,59 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import bearer_token
+from accounts.errors import InvalidCredentials
+from accounts.login_guard import client_address, login_failure_record, login_guard_check
 from accounts.permissions import IsSignedIn
-from cloudcart.openapi import errors
+from accounts.services import (
+    account_confirm,
+    account_register,
+    session_login,
+    session_logout,
+    session_refresh,
+)
+from cloudcart.openapi import BODY_ERRORS, CSRF_FAILED, THROTTLED, errors
+from cloudcart.throttling import throttle_writes
 
+_EMAIL = serializers.EmailField(max_length=254)
+_PASSWORD = serializers.CharField(max_length=256, trim_whitespace=False, style={"input_type": "password"})
+
+
+def _validated(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+_TOKENS = inline_serializer(
+    name="Tokens",
+    fields={
+        "access_token": serializers.CharField(help_text="Send as `Authorization: Bearer <access_token>`."),
+        "id_token": serializers.CharField(),
+        "refresh_token": serializers.CharField(
+            required=False, help_text="For `POST /auth/refresh` and `/auth/logout` (sign-in only)."
+        ),
+        "expires_in": serializers.IntegerField(help_text="Seconds the access token stays valid."),
+        "token_type": serializers.CharField(help_text="`Bearer`."),
+    },
+)
+_TOKENS_EXAMPLE = {
+    "access_token": "eyJraWQiOi...",
+    "id_token": "eyJraWQiOi...",
+    "refresh_token": "eyJjdHkiOi...",
+    "expires_in": 3600,
+    "token_type": "Bearer",
+}
+_REGISTRATION = inline_serializer(
+    name="Registration",
+    fields={
+        "id": serializers.CharField(help_text="The new account's id (Cognito `sub`)."),
+        "email": serializers.EmailField(),
+        "confirmed": serializers.BooleanField(
+            help_text="False: confirm with the e-mailed code (`POST /auth/confirm`) before signing in."
+        ),
+    },
+)
 _ME = inline_serializer(
     name="Me",
     fields={
@@ -23,6 +77,190 @@ _ME = inline_serializer(
     },
 )
 _UNAUTHENTICATED = {401: errors(401, "not_authenticated", "invalid_token", "token_expired")}
+_WRITE_ERRORS = {**BODY_ERRORS, **CSRF_FAILED, **THROTTLED}
+
+
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="auth_register",
+        tags=["accounts"],
+        summary="Create an account (e-mail and password)",
+        responses={
+            201: _REGISTRATION,
+            **_WRITE_ERRORS,
+            400: errors(400, "invalid", "parse_error", "weak_password"),
+            409: errors(409, "user_exists"),
+        },
+    )
+)
+@throttle_writes(scope="auth")
+class RegisterView(APIView):
+    """Create an account. Passwords: at least 12 characters with upper and lower case and a digit.
+
+    Where the pool requires it (on AWS), Cognito e-mails a code: `POST /auth/confirm` it, then sign in.
+    """
+
+    authentication_classes = []
+
+    class Input(serializers.Serializer):
+        email = _EMAIL
+        password = _PASSWORD
+
+    def get_serializer(self, *args, **kwargs):
+        kwargs.pop("instance", None)
+        return self.Input(*args, **kwargs)
+
+    def post(self, request):
+        data = _validated(self.Input, request.data)
+        registration = account_register(email=data["email"], password=data["password"])
+        return Response(
+            {"id": registration.id, "email": registration.email, "confirmed": registration.confirmed},
+            status=201,
+        )
+
+
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="auth_confirm",
+        tags=["accounts"],
+        summary="Confirm an account with the code Cognito e-mailed",
+        responses={
+            200: inline_serializer(name="Confirmed", fields={"confirmed": serializers.BooleanField()}),
+            **_WRITE_ERRORS,
+            400: errors(400, "invalid", "parse_error", "code_mismatch", "code_expired"),
+        },
+    )
+)
+@throttle_writes(scope="auth")
+class ConfirmView(APIView):
+    """Confirm a registration with the e-mailed code (confirming twice is harmless)."""
+
+    authentication_classes = []
+
+    class Input(serializers.Serializer):
+        email = _EMAIL
+        code = serializers.RegexField(r"^[0-9A-Za-z]{1,16}\Z", max_length=16)
+
+    def get_serializer(self, *args, **kwargs):
+        kwargs.pop("instance", None)
+        return self.Input(*args, **kwargs)
+
+    def post(self, request):
+        data = _validated(self.Input, request.data)
+        account_confirm(email=data["email"], code=data["code"])
+        return Response({"confirmed": True})
+
+
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="auth_login",
+        tags=["accounts"],
+        summary="Sign in: access, id and refresh tokens",
+        examples=[
+            OpenApiExample(
+                "Demo customer",
+                value={"email": "customer@example.com", "password": "Customer-Passw0rd"},
+                request_only=True,
+            )
+        ],
+        responses={
+            200: OpenApiResponse(_TOKENS, examples=[OpenApiExample("Tokens", value=_TOKENS_EXAMPLE)]),
+            **_WRITE_ERRORS,
+            401: errors(401, "invalid_credentials"),
+            403: errors(403, "not_confirmed", "sign_in_challenge", "csrf_failed"),
+            429: errors(429, "throttled"),
+        },
+    )
+)
+@throttle_writes(scope="auth")
+class LoginView(APIView):
+    """Sign in with e-mail and password. Send the access token as `Authorization: Bearer <token>`.
+
+    A few failures for one account, or from one address, make sign-in answer 429 for a while.
+    """
+
+    authentication_classes = []
+
+    class Input(serializers.Serializer):
+        email = _EMAIL
+        password = _PASSWORD
+
+    def get_serializer(self, *args, **kwargs):
+        kwargs.pop("instance", None)
+        return self.Input(*args, **kwargs)
+
+    def post(self, request):
+        data = _validated(self.Input, request.data)
+        address = client_address(request)
+        login_guard_check(email=data["email"], address=address)
+        try:
+            tokens = session_login(email=data["email"], password=data["password"])
+        except InvalidCredentials:
+            login_failure_record(email=data["email"], address=address)
+            raise
+        return Response(tokens.as_dict())
+
+
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="auth_refresh",
+        tags=["accounts"],
+        summary="New access and id tokens for a refresh token",
+        responses={
+            200: OpenApiResponse(_TOKENS, examples=[OpenApiExample("Tokens", value=_TOKENS_EXAMPLE)]),
+            **_WRITE_ERRORS,
+            401: errors(401, "invalid_refresh_token"),
+        },
+    )
+)
+@throttle_writes(scope="auth")
+class RefreshView(APIView):
+    """Trade a refresh token (from sign-in) for new access and id tokens."""
+
+    authentication_classes = []
+
+    class Input(serializers.Serializer):
+        refresh_token = serializers.CharField(max_length=4096)
+
+    def get_serializer(self, *args, **kwargs):
+        kwargs.pop("instance", None)
+        return self.Input(*args, **kwargs)
+
+    def post(self, request):
+        data = _validated(self.Input, request.data)
+        return Response(session_refresh(refresh_token=data["refresh_token"]).as_dict())
+
+
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="auth_logout",
+        tags=["accounts"],
+        summary="Sign out everywhere: revoke the account's refresh tokens",
+        responses={204: None, **_WRITE_ERRORS, 401: errors(401, "invalid_token")},
+    )
+)
+@throttle_writes(scope="auth")
+class LogoutView(APIView):
+    """Sign out: every refresh token of the account is revoked (Cognito GlobalSignOut).
+
+    Send the refresh token in the body, or the access token as `Authorization: Bearer`. Access
+    tokens already issued stay valid until they expire (they are verified without calling
+    Cognito); clients drop them. Signing out twice is harmless.
+    """
+
+    authentication_classes = []
+
+    class Input(serializers.Serializer):
+        refresh_token = serializers.CharField(max_length=4096, required=False)
+
+    def get_serializer(self, *args, **kwargs):
+        kwargs.pop("instance", None)
+        return self.Input(*args, **kwargs)
+
+    def post(self, request):
+        data = _validated(self.Input, request.data)
+        session_logout(refresh_token=data.get("refresh_token"), access_token=bearer_token(request))
+        return Response(status=204)
 
 
 @extend_schema_view(
@@ -36,11 +274,7 @@ _UNAUTHENTICATED = {401: errors(401, "not_authenticated", "invalid_token", "toke
                 examples=[
                     OpenApiExample(
                         "A customer",
-                        value={
-                            "id": "c9243d55-b08d-4801-8ba0-80470952d9a8",
-                            "email": "a@example.com",
-                            "is_staff": False,
-                        },
+                        value={"id": "c9243d55-b08d", "email": "a@example.com", "is_staff": False},
                     )
                 ],
             ),

@@ -34,6 +34,7 @@ TRANSIENT_ERROR_CODES = frozenset(
         "ServiceUnavailable",
         "RequestThrottled",
         "TransactionInProgressException",
+        "TooManyRequestsException",  # Cognito's throttling
     }
 )
 
@@ -55,10 +56,10 @@ class DynamoMeta:
 @functools.cache
 def client(service_name: str):
     """A boto3 client for `service_name`, built once per process (boto3 clients are thread-safe)."""
-    # A service may have its own endpoint setting (SQS_ENDPOINT_URL); otherwise AWS_ENDPOINT_URL.
-    endpoint_url = (
-        getattr(settings, f"{service_name.upper()}_ENDPOINT_URL", None) or settings.AWS_ENDPOINT_URL
-    )
+    # A service may have its own endpoint setting (SQS_ENDPOINT_URL, COGNITO_ENDPOINT_URL for
+    # cognito-idp); otherwise AWS_ENDPOINT_URL.
+    own_setting = f"{service_name.split('-')[0].upper()}_ENDPOINT_URL"
+    endpoint_url = getattr(settings, own_setting, None) or settings.AWS_ENDPOINT_URL
     return boto3.session.Session().client(
         service_name,
         endpoint_url=endpoint_url,

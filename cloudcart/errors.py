@@ -66,6 +66,7 @@ ERROR_CODES = {
     "not_confirmed": "The account is not confirmed yet: `POST /auth/confirm` with the e-mailed code.",
     "code_mismatch": "The confirmation code is wrong.",
     "code_expired": "The confirmation code has expired.",
+    "sign_in_challenge": "The account needs a sign-in step this API does not offer (MFA, a new password).",
 }
 
 

@@ -148,6 +148,8 @@ COGNITO_USER_POOL_ID = env.str("COGNITO_USER_POOL_ID", default="")
 COGNITO_CLIENT_ID = env.str("COGNITO_CLIENT_ID", default="")
 COGNITO_USER_POOL_NAME = env.str("COGNITO_USER_POOL_NAME", default=f"{TABLE_PREFIX}customers")
 COGNITO_CLIENT_NAME = env.str("COGNITO_CLIENT_NAME", default="cloudcart-web")
+# Cognito may be served apart from the other services (a test points it at a dead port); default: the same.
+COGNITO_ENDPOINT_URL = env.str("COGNITO_ENDPOINT_URL", default="") or AWS_ENDPOINT_URL
 COGNITO_STAFF_GROUP = "staff"
 # Tokens always name the real AWS issuer (moto's too); the keys are fetched from the JWKS URL,
 # which on AWS is the issuer's and locally moto's `{endpoint}/{pool}/.well-known/jwks.json`.

@@ -1,0 +1,199 @@
+"""Account writes, each one Cognito call (or two) on the pool's public app client: register,
+confirm, sign in, refresh, sign out; and the demo users of the local stack.
+
+Cognito's errors become ours (accounts/errors.py); an unreachable or throttling Cognito is a 503
+(cloudcart.errors maps transient AWS errors). Passwords and tokens are never logged.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
+from django.conf import settings
+from rest_framework.exceptions import ValidationError
+
+from accounts.cognito import cognito, error_code, pool_config
+from accounts.errors import (
+    CodeExpired,
+    CodeMismatch,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    NotConfirmed,
+    SignInChallenge,
+    UserExists,
+    WeakPassword,
+)
+
+logger = logging.getLogger(__name__)
+
+# Cognito's answers to a wrong e-mail or password. UserNotFound only comes from a pool without
+# PreventUserExistenceErrors (moto ignores that setting): either way the caller learns nothing.
+_BAD_CREDENTIALS = frozenset({"NotAuthorizedException", "UserNotFoundException"})
+
+
+# moto answers an unknown refresh token with ResourceNotFound, Cognito with NotAuthorized.
+_BAD_REFRESH = frozenset({"NotAuthorizedException", "ResourceNotFoundException"})
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A sign-in's tokens under their OAuth 2.0 names. A refresh brings no new refresh token."""
+
+    access_token: str
+    id_token: str
+    refresh_token: str | None
+    expires_in: int
+    token_type: str = "Bearer"
+
+    def as_dict(self) -> dict:
+        body = {
+            "access_token": self.access_token,
+            "id_token": self.id_token,
+            "expires_in": self.expires_in,
+            "token_type": self.token_type,
+        }
+        if self.refresh_token is not None:
+            body["refresh_token"] = self.refresh_token
+        return body
+
+
+@dataclass(frozen=True)
+class Registration:
+    id: str
+    email: str
+    confirmed: bool
+
+
+def _tokens(result: dict, *, refresh_token: str | None = None) -> Tokens:
+    return Tokens(
+        access_token=result["AccessToken"],
+        id_token=result["IdToken"],
+        refresh_token=result.get("RefreshToken", refresh_token),
+        expires_in=int(result["ExpiresIn"]),
+        token_type=result.get("TokenType") or "Bearer",
+    )
+
+
+def account_register(*, email: str, password: str) -> Registration:
+    """Sign up `email` with `password`. Confirmed at once where ACCOUNTS_AUTO_CONFIRM (locally);
+    otherwise Cognito e-mails a code for `account_confirm`."""
+    config = pool_config()
+    client = cognito()
+    try:
+        answer = client.sign_up(ClientId=config.client_id, Username=email, Password=password)
+    except ClientError as exc:
+        code = error_code(exc)
+        if code == "UsernameExistsException":
+            raise UserExists() from None
+        if code == "InvalidPasswordException":
+            raise WeakPassword() from None
+        if code == "InvalidParameterException":
+            raise ValidationError({"email": ["Not an address the user pool accepts."]}) from None
+        raise
+    confirmed = bool(answer.get("UserConfirmed"))
+    if not confirmed and settings.ACCOUNTS_AUTO_CONFIRM:
+        client.admin_confirm_sign_up(UserPoolId=config.pool_id, Username=email)
+        confirmed = True
+    logger.info("Registered account %s (confirmed: %s)", answer["UserSub"], confirmed)
+    return Registration(id=answer["UserSub"], email=email, confirmed=confirmed)
+
+
+def account_confirm(*, email: str, code: str) -> None:
+    """Confirm a registration with the code Cognito e-mailed. Confirming twice is harmless."""
+    try:
+        cognito().confirm_sign_up(ClientId=pool_config().client_id, Username=email, ConfirmationCode=code)
+    except ClientError as exc:
+        error = error_code(exc)
+        if error == "ExpiredCodeException":
+            raise CodeExpired() from None
+        if error in ("CodeMismatchException", "UserNotFoundException"):
+            raise CodeMismatch() from None
+        if error == "NotAuthorizedException":  # "Current status is CONFIRMED"
+            return
+        raise
+
+
+def session_login(*, email: str, password: str) -> Tokens:
+    """USER_PASSWORD_AUTH: the e-mail and password for the pool's tokens."""
+    try:
+        answer = cognito().initiate_auth(
+            ClientId=pool_config().client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": password},
+        )
+    except ClientError as exc:
+        code = error_code(exc)
+        if code in _BAD_CREDENTIALS or code == "PasswordResetRequiredException":
+            raise InvalidCredentials() from None
+        if code == "UserNotConfirmedException":
+            raise NotConfirmed() from None
+        raise
+    if "AuthenticationResult" not in answer:
+        # MFA or a forced new password: steps this API does not offer.
+        raise SignInChallenge(extra={"challenge": answer.get("ChallengeName")})
+    return _tokens(answer["AuthenticationResult"])
+
+
+def session_refresh(*, refresh_token: str) -> Tokens:
+    """New access and id tokens for a refresh token that is still valid (not revoked)."""
+    try:
+        answer = cognito().initiate_auth(
+            ClientId=pool_config().client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": refresh_token},
+        )
+    except ClientError as exc:
+        if error_code(exc) in _BAD_REFRESH:
+            raise InvalidRefreshToken() from None
+        raise
+    return _tokens(answer["AuthenticationResult"], refresh_token=refresh_token)
+
+
+def session_logout(*, refresh_token: str | None, access_token: str | None) -> bool:
+    """Sign the account out: every refresh token it holds is revoked (Cognito GlobalSignOut).
+
+    GlobalSignOut takes an access token: the caller's, or one got from `refresh_token` (then a
+    client holding only its refresh token can sign out). Access tokens already issued stay
+    verifiable until they expire (at most an hour): they are checked locally, by design.
+    Returns False when there was nothing valid to sign out with.
+    """
+    if not access_token and refresh_token:
+        try:
+            access_token = session_refresh(refresh_token=refresh_token).access_token
+        except InvalidRefreshToken:
+            return False
+    if not access_token:
+        return False
+    try:
+        cognito().global_sign_out(AccessToken=access_token)
+    except ClientError as exc:
+        if error_code(exc) in _BAD_CREDENTIALS:
+            return False
+        raise
+    return True
+
+
+def user_ensure(*, email: str, password: str, staff: bool = False) -> str:
+    """A confirmed user with this password (and in the staff group if `staff`); returns the id.
+
+    For the local stack's demo users: creates them or resets their password, so a rerun of
+    `make run` prints credentials that work.
+    """
+    config = pool_config()
+    client = cognito()
+    try:
+        registration = account_register(email=email, password=password)
+        user_id = registration.id
+        if not registration.confirmed:
+            client.admin_confirm_sign_up(UserPoolId=config.pool_id, Username=email)
+    except UserExists:
+        client.admin_set_user_password(
+            UserPoolId=config.pool_id, Username=email, Password=password, Permanent=True
+        )
+        attributes = client.admin_get_user(UserPoolId=config.pool_id, Username=email)["UserAttributes"]
+        user_id = next(a["Value"] for a in attributes if a["Name"] == "sub")
+    if staff:
+        client.admin_add_user_to_group(
+            UserPoolId=config.pool_id, Username=email, GroupName=settings.COGNITO_STAFF_GROUP
+        )
+    return user_id
