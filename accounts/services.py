@@ -64,11 +64,11 @@ class Registration:
     confirmed: bool
 
 
-def _tokens(result: dict, *, refresh_token: str | None = None) -> Tokens:
+def _tokens(result: dict) -> Tokens:
     return Tokens(
         access_token=result["AccessToken"],
         id_token=result["IdToken"],
-        refresh_token=result.get("RefreshToken", refresh_token),
+        refresh_token=result.get("RefreshToken"),
         expires_in=int(result["ExpiresIn"]),
         token_type=result.get("TokenType") or "Bearer",
     )
@@ -146,7 +146,7 @@ def session_refresh(*, refresh_token: str) -> Tokens:
         if error_code(exc) in _BAD_REFRESH:
             raise InvalidRefreshToken() from None
         raise
-    return _tokens(answer["AuthenticationResult"], refresh_token=refresh_token)
+    return _tokens(answer["AuthenticationResult"])  # a new refresh token only if Cognito rotates it
 
 
 def session_logout(*, refresh_token: str | None, access_token: str | None) -> bool:
