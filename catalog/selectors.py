@@ -5,11 +5,22 @@ Archived products are invisible to every read unless the caller asks for them
 archived product in a cart shows as unavailable and cannot be checked out.
 """
 
+import logging
+import random
+import time
+
 from catalog.models import Product
-from cloudcart.errors import ProductNotFound
+from cloudcart.errors import ProductNotFound, ServiceUnavailable
 from cloudcart.pagination import Page, decode_cursor, encode_cursor
 
+logger = logging.getLogger(__name__)
+
 PRODUCTS_LISTING = "products"
+BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
+# Unprocessed keys are retried up to this many calls in all, waiting 50, 100, 200, 400 ms before
+# each retry, each wait jittered down to half of itself (0.4 to 0.75 s in all at worst).
+BATCH_GET_ATTEMPTS = 5
+BATCH_GET_BACKOFF_SECONDS = 0.05
 
 
 def _not_archived():
@@ -28,17 +39,48 @@ def product_get(*, product_id: str, consistent: bool = False, include_archived: 
 
 
 def products_get_many(
-    *, product_ids: list[str], consistent: bool = False, include_archived: bool = False
+    *,
+    product_ids: list[str],
+    consistent: bool = False,
+    include_archived: bool = False,
+    attributes: list[str] | None = None,
 ) -> dict[str, Product]:
-    """Products by id in one batch read (PynamoDB splits it into BatchGetItem calls of 100)."""
+    """Products by id: BatchGetItem calls of up to 100 keys, unprocessed keys retried (bounded)."""
     unique_ids = list(dict.fromkeys(product_ids))
-    if not unique_ids:
-        return {}
-    return {
-        p.id: p
-        for p in Product.batch_get(unique_ids, consistent_read=consistent)
-        if include_archived or not p.archived
-    }
+    products = {}
+    for start in range(0, len(unique_ids), BATCH_GET_KEYS):
+        keys = [{"id": {"S": product_id}} for product_id in unique_ids[start : start + BATCH_GET_KEYS]]
+        for item in _batch_get(Product, keys, consistent=consistent, attributes=attributes):
+            product = Product.from_raw_data(item)
+            if include_archived or not product.archived:
+                products[product.id] = product
+    return products
+
+
+def _batch_get(model, keys: list[dict], *, consistent: bool, attributes: list[str] | None) -> list[dict]:
+    """One BatchGetItem of `keys`, retrying the keys DynamoDB leaves unprocessed (it does so when
+    throttled) a bounded number of times with exponential backoff and jitter, as AWS advises:
+    an immediate, endless retry would only add load to a table that is already refusing it.
+    Raises ServiceUnavailable (503 + Retry-After) when keys are still unprocessed after that."""
+    connection = model._get_connection()  # the model's table connection (endpoint, timeouts)
+    table = model.Meta.table_name
+    items: list[dict] = []
+    for attempt in range(BATCH_GET_ATTEMPTS):
+        if attempt:
+            wait = BATCH_GET_BACKOFF_SECONDS * 2 ** (attempt - 1)
+            time.sleep(random.uniform(wait / 2, wait))
+        data = connection.batch_get_item(keys, consistent_read=consistent, attributes_to_get=attributes)
+        items += data.get("Responses", {}).get(table, [])
+        keys = data.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+        if not keys:
+            return items
+    logger.warning(
+        "BatchGetItem on %s: %d keys still unprocessed after %d attempts",
+        table,
+        len(keys),
+        BATCH_GET_ATTEMPTS,
+    )
+    raise ServiceUnavailable("The catalog is busy; please retry shortly.")
 
 
 def _raw_key(key: dict[str, str]) -> dict:

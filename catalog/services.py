@@ -20,7 +20,7 @@ from catalog.errors import PreconditionFailed, ProductExists, StockBelowZero
 from catalog.images import ATTACHED, REPLACED, image_state_set, image_verify
 from catalog.models import Product, name_sort_key
 from catalog.sample_data import SAMPLE_PRODUCTS
-from catalog.selectors import product_get
+from catalog.selectors import product_get, products_get_many
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 # The fields a staff edit may change (stock has its own endpoint, the image its own check).
@@ -239,9 +239,21 @@ def _synthetic_products(start: int, stop: int) -> Iterator[Product]:
 
 
 def _write_chunk(start: int, stop: int) -> int:
+    """Store the chunk's products that do not exist yet; returns how many ids the chunk covered.
+
+    BatchWriteItem cannot be conditional and a put replaces the whole item, so the ids that exist
+    are read first (keys only) and left alone: seeding again never resets a product's stock or
+    price. (Only a product created in the milliseconds between that read and the write could
+    still be replaced, with the same synthetic values.)
+    """
+    products = list(_synthetic_products(start, stop))
+    existing = products_get_many(
+        product_ids=[p.id for p in products], consistent=True, include_archived=True, attributes=["id"]
+    )
     with Product.batch_write() as batch:
-        for product in _synthetic_products(start, stop):
-            batch.save(product)
+        for product in products:
+            if product.id not in existing:
+                batch.save(product)
     return stop - start
 
 

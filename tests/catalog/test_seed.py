@@ -44,3 +44,16 @@ def test_seed_command_reports_progress(catalog_empty, capsys):
     out = capsys.readouterr().out
     assert "600/600" in out
     assert Product.count() == len(SAMPLE_PRODUCTS) + 600
+
+
+def test_synthetic_seed_never_overwrites_an_existing_products_stock_or_price(catalog_empty):
+    products_seed_synthetic(count=10, threads=2)
+    sold = Product.get("syn-0000004")
+    sold.update(actions=[Product.stock.set(1), Product.price_cents.set(4242)])
+
+    call_command("seed_products", "--count", "10")
+
+    again = Product.get("syn-0000004", consistent_read=True)
+    assert (again.stock, again.price_cents) == (1, 4242)
+    assert Product.get("syn-0000005", consistent_read=True).stock == 100
+    assert Product.count() == len(SAMPLE_PRODUCTS) + 10
