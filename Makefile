@@ -14,8 +14,13 @@ export MOTO_HOST ?= 127.0.0.1
 export MOTO_PORT ?= 4566
 export AWS_ENDPOINT_URL ?= http://$(MOTO_HOST):$(MOTO_PORT)
 export HOST ?= 127.0.0.1
-export WEB_PORT ?= 8000  # honcho hands each process its own PORT, so ours has another name
-export WORKER_CONCURRENCY ?= 2  # Celery worker processes that `make run` starts
+# The API's port (honcho hands each process its own PORT, so ours has another name).
+export WEB_PORT ?= 8000
+# Celery worker processes that `make run` starts.
+export WORKER_CONCURRENCY ?= 2
+# The file the web process creates once the local AWS resources exist and the catalog is seeded;
+# the worker and beat wait for it (deploy/local/after_bootstrap.sh) rather than bootstrap too.
+export CLOUDCART_BOOTSTRAPPED ?= $(or $(TMPDIR),/tmp)/cloudcart-bootstrapped-$(WEB_PORT)
 
 .PHONY: run test lint format seed synth deploy diff bench clean profile docs node browser fuzz
 
@@ -57,6 +62,7 @@ node:
 	$(call need,node,nodejs,the CDK (jsii) runs on Node.js,Node.js 20 or later (https://nodejs.org or your package manager))
 
 run: $(VENV)/.run-installed ## moto + tables + seed + gunicorn (+ worker and beat), Ctrl-C stops all
+	rm -f "$(CLOUDCART_BOOTSTRAPPED)"
 	honcho -f Procfile start
 
 test: $(VENV)/.installed lint browser ## lint, then the whole suite against real local AWS servers
