@@ -54,8 +54,12 @@ class DynamoMeta:
 
 
 @functools.cache
-def client(service_name: str):
-    """A boto3 client for `service_name`, built once per process (boto3 clients are thread-safe)."""
+def client(service_name: str, *, max_attempts: int | None = None):
+    """A boto3 client for `service_name`, built once per process (boto3 clients are thread-safe).
+
+    `max_attempts` overrides the SDK's retries: 1 for a call that must not be repeated blindly
+    (an SES send whose answer timed out may have been sent).
+    """
     # A service may have its own endpoint setting (SQS_ENDPOINT_URL, COGNITO_ENDPOINT_URL for
     # cognito-idp); otherwise AWS_ENDPOINT_URL.
     own_setting = f"{service_name.split('-')[0].upper()}_ENDPOINT_URL"
@@ -69,7 +73,7 @@ def client(service_name: str):
         config=Config(
             connect_timeout=settings.AWS_CONNECT_TIMEOUT,
             read_timeout=settings.AWS_READ_TIMEOUT,
-            retries={"mode": "standard", "total_max_attempts": 1 + settings.AWS_MAX_RETRIES},
+            retries={"mode": "standard", "total_max_attempts": max_attempts or 1 + settings.AWS_MAX_RETRIES},
             max_pool_connections=32,
         ),
     )

@@ -1,5 +1,5 @@
-"""Create the DynamoDB tables, SQS queues, S3 bucket and Cognito user pool the app needs, if missing.
-Safe to rerun.
+"""Create the DynamoDB tables, SQS queues, S3 bucket, Cognito user pool, SNS topic and SES sender
+the app needs, if missing. Safe to rerun.
 
 Used by `manage.py bootstrap_aws` for the local stack and by the test session. In production
 the CDK stack owns these resources and this is never run.
@@ -8,6 +8,7 @@ the CDK stack owns these resources and this is never run.
 import json
 import logging
 import time
+from email.utils import parseaddr
 
 from botocore.exceptions import ClientError
 from django.conf import settings
@@ -24,9 +25,10 @@ def table_models() -> list:
     from cart.models import Cart
     from catalog.models import Product
     from cloudcart.throttling import ThrottleCounter
+    from notifications.models import NotificationMarker
     from orders.models import IdempotencyKey, Order
 
-    return [Product, Cart, Order, IdempotencyKey, ThrottleCounter]
+    return [Product, Cart, Order, IdempotencyKey, ThrottleCounter, NotificationMarker]
 
 
 def ttl_attribute_name(model) -> str | None:
@@ -135,11 +137,43 @@ def bucket_ensure(*, name: str) -> bool:
     return True
 
 
+def notifications_resources_create() -> None:
+    """The notifications queue and DLQ, the order events topic, and the verified sender.
+
+    The visibility timeout covers the longest retry countdown plus a run: a retried task waits
+    in the worker (unacked) until its countdown ends, and must not be handed out again meanwhile.
+    """
+    visibility, limit = settings.NOTIFICATIONS_VISIBILITY_TIMEOUT, settings.NOTIFY_TASK_TIME_LIMIT
+    if visibility <= settings.NOTIFY_RETRY_BACKOFF_MAX + limit:
+        raise ValueError(
+            "NOTIFICATIONS_VISIBILITY_TIMEOUT must exceed NOTIFY_RETRY_BACKOFF_MAX + NOTIFY_TASK_TIME_LIMIT."
+        )
+    sqs = aws.client("sqs")
+    dlq_url = queue_ensure(
+        name=settings.NOTIFICATIONS_DLQ_NAME, attributes={"MessageRetentionPeriod": "1209600"}
+    )
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(settings.NOTIFICATIONS_MAX_RECEIVES)}
+    queue_ensure(
+        name=settings.NOTIFICATIONS_QUEUE_NAME,
+        attributes={"VisibilityTimeout": str(visibility), "RedrivePolicy": json.dumps(redrive)},
+    )
+    # CreateTopic is idempotent; the settings derive the same ARN locally.
+    arn = aws.client("sns").create_topic(Name=settings.ORDER_EVENTS_TOPIC_NAME)["TopicArn"]
+    if arn != settings.ORDER_EVENTS_TOPIC_ARN:
+        raise ValueError(f"ORDER_EVENTS_TOPIC_ARN is {settings.ORDER_EVENTS_TOPIC_ARN}, the topic is {arn}")
+    # moto, like SES in its sandbox, sends only from a verified identity (locally: at once).
+    aws.client("ses").verify_email_identity(EmailAddress=parseaddr(settings.NOTIFICATIONS_SENDER)[1])
+
+
 def aws_bootstrap(*, wait_seconds: float = 30) -> None:
     endpoint_wait(timeout_seconds=wait_seconds)
     tables_create()
     queues_create()
     bucket_ensure(name=settings.PRODUCT_IMAGES_BUCKET)
+    notifications_resources_create()
     # The user pool last: creating it once among racing processes uses the throttle table.
     from accounts.bootstrap import user_pool_ensure
 

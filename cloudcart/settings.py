@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import environ
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "cart",
     "orders",
     "accounts",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -336,6 +338,47 @@ ORDERS_POLLING_INTERVAL = env.float("ORDERS_POLLING_INTERVAL", default=0.0)
 if not ORDERS_QUEUE_URL and SQS_ENDPOINT_URL:
     ORDERS_QUEUE_URL = f"{SQS_ENDPOINT_URL.rstrip('/')}/123456789012/{ORDERS_QUEUE_NAME}"
 
+# --- Notifications: order events on SNS, e-mail receipts through SES (notifications/) ------
+# SNS and SES may be served apart from the rest (a test points SES at a dead port); default: the same.
+SNS_ENDPOINT_URL = env.str("SNS_ENDPOINT_URL", default="") or AWS_ENDPOINT_URL
+SES_ENDPOINT_URL = env.str("SES_ENDPOINT_URL", default="") or AWS_ENDPOINT_URL
+# One "sent" marker per order, state and channel (notifications.models.NotificationMarker).
+NOTIFICATIONS_TABLE = env.str("NOTIFICATIONS_TABLE", default=f"{TABLE_PREFIX}notifications")
+# Notifications travel on their own queue (and DLQ), so a slow or failing SES never delays orders.
+NOTIFICATIONS_QUEUE_NAME = env.str("NOTIFICATIONS_QUEUE_NAME", default=f"{QUEUE_PREFIX}notifications")
+NOTIFICATIONS_DLQ_NAME = env.str("NOTIFICATIONS_DLQ_NAME", default=f"{QUEUE_PREFIX}notifications-dlq")
+NOTIFICATIONS_QUEUE_URL = env.str("NOTIFICATIONS_QUEUE_URL", default="")
+if not NOTIFICATIONS_QUEUE_URL and SQS_ENDPOINT_URL:
+    NOTIFICATIONS_QUEUE_URL = f"{SQS_ENDPOINT_URL.rstrip('/')}/123456789012/{NOTIFICATIONS_QUEUE_NAME}"
+NOTIFICATIONS_MAX_RECEIVES = 5
+# The notify task's hard limit; a claimed send older than this belongs to a dead attempt. The
+# queue's visibility timeout covers the longest retry countdown plus a run (bootstrap checks it).
+NOTIFY_TASK_TIME_LIMIT = env.int("NOTIFY_TASK_TIME_LIMIT", default=30)
+NOTIFY_RETRY_BACKOFF_MAX = env.int("NOTIFY_RETRY_BACKOFF_MAX", default=60)
+NOTIFY_MAX_RETRIES = env.int("NOTIFY_MAX_RETRIES", default=10)
+NOTIFICATIONS_VISIBILITY_TIMEOUT = env.int(
+    "NOTIFICATIONS_VISIBILITY_TIMEOUT", default=NOTIFY_RETRY_BACKOFF_MAX + 2 * NOTIFY_TASK_TIME_LIMIT
+)
+# The SNS topic every order state change is published to. Locally (moto) its ARN is derived.
+ORDER_EVENTS_TOPIC_NAME = env.str("ORDER_EVENTS_TOPIC_NAME", default=f"{QUEUE_PREFIX}order-events")
+ORDER_EVENTS_TOPIC_ARN = env.str("ORDER_EVENTS_TOPIC_ARN", default="")
+if not ORDER_EVENTS_TOPIC_ARN and SNS_ENDPOINT_URL:
+    ORDER_EVENTS_TOPIC_ARN = f"arn:aws:sns:{AWS_REGION}:123456789012:{ORDER_EVENTS_TOPIC_NAME}"
+# Who receipts come from (an SES-verified identity), the shop's name in them, and the base URL
+# of the order link. Production has no defaults (the stack sets both): without them e-mails fail
+# loudly in the notify task (to its DLQ), while web and the order worker still run.
+NOTIFICATIONS_SENDER = env.str(
+    "NOTIFICATIONS_SENDER", default="" if IS_PRODUCTION else "CloudCart <orders@cloudcart.example>"
+)
+SHOP_URL = env.str(
+    "SHOP_URL", default="" if IS_PRODUCTION else f"http://127.0.0.1:{env.str('WEB_PORT', default='8000')}"
+)
+SHOP_NAME = env.str("SHOP_NAME", default="CloudCart")
+# SES configuration set (sending events, reputation metrics); empty: none (moto, local).
+SES_CONFIGURATION_SET = env.str("SES_CONFIGURATION_SET", default="")
+# The queues a worker process consumes: "orders", "notifications" or both (the default, local).
+WORKER_QUEUES = env.list("WORKER_QUEUES", default=["orders", "notifications"])
+
 # Celery (cloudcart/celery.py reads every CELERY_* setting). The broker is the one place that
 # turns the AWS settings into kombu's terms: kombu takes the SQS endpoint from the URL's host and
 # port (it has no endpoint option); on AWS it is plain `sqs://` and boto3 finds the task role.
@@ -354,7 +397,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "polling_interval": ORDERS_POLLING_INTERVAL,
     # Predefined: kombu never lists or creates queues (bootstrap_aws / the stack own them).
     # Without a URL (AWS, none set) kombu finds the queue by name.
-    "predefined_queues": {ORDERS_QUEUE_NAME: {"url": ORDERS_QUEUE_URL}} if ORDERS_QUEUE_URL else {},
+    "predefined_queues": {
+        name: {"url": url}
+        for name, url in (
+            (ORDERS_QUEUE_NAME, ORDERS_QUEUE_URL),
+            (NOTIFICATIONS_QUEUE_NAME, NOTIFICATIONS_QUEUE_URL),
+        )
+        if url
+    },
     # The same bounded time as every other AWS call: a dead endpoint fails a publish in seconds.
     "client-config": {
         "connect_timeout": AWS_CONNECT_TIMEOUT,
@@ -363,6 +413,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     },
 }
 CELERY_TASK_DEFAULT_QUEUE = ORDERS_QUEUE_NAME
+# Notification tasks go to their own queue; each worker consumes the queues WORKER_QUEUES names.
+CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": NOTIFICATIONS_QUEUE_NAME}}
+_QUEUE_NAMES = {"orders": ORDERS_QUEUE_NAME, "notifications": NOTIFICATIONS_QUEUE_NAME}
+CELERY_TASK_QUEUES = [Queue(_QUEUE_NAMES[kind], routing_key=_QUEUE_NAMES[kind]) for kind in WORKER_QUEUES]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"

@@ -35,6 +35,7 @@ from cloudcart.errors import (
 )
 from cloudcart.logs import request_id_var
 from cloudcart.money import format_cents
+from notifications.services import order_notify
 from orders.models import IdempotencyKey, Order, OrderLine, StatusChange
 from orders.selectors import idempotency_record_get, orders_due_for_republish, orders_pending_oldest
 from orders.serializers import order_data
@@ -89,12 +90,16 @@ def idempotency_scoped_key(*, scope: str, key: str) -> str:
     return hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
 
 
-def checkout_request_hash(*, lines: list[LineRequest] | None, client_total_cents: int | None) -> str:
+def checkout_request_hash(
+    *, lines: list[LineRequest] | None, client_total_cents: int | None, email: str | None = None
+) -> str:
     """A fingerprint of what was asked: the same key with another fingerprint is a misuse (422)."""
     canonical = {
         "items": None if lines is None else [[line.product_id, line.qty] for line in lines],
         "total": client_total_cents,
     }
+    if email is not None:  # absent from the fingerprint when not given: older keys still match
+        canonical["email"] = email
     return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -116,7 +121,12 @@ def _lines_from_cart(*, cart_id: str | None) -> list[LineRequest]:
 
 
 def _order_build(
-    *, lines: list[LineRequest], client_total_cents: int | None, cart_id: str | None, request_id: str | None
+    *,
+    lines: list[LineRequest],
+    client_total_cents: int | None,
+    cart_id: str | None,
+    request_id: str | None,
+    email: str | None = None,
 ) -> Order:
     """Price the lines from consistent catalog reads, check the total and the stock, build the order."""
     products = products_get_many(product_ids=[line.product_id for line in lines], consistent=True)
@@ -153,6 +163,7 @@ def _order_build(
         total_cents=total,
         currency=settings.SHOP_CURRENCY,
         cart_id=cart_id,
+        email=email,
         created_at=now,
         history=[StatusChange(status=Order.PENDING, at=now)],
         request_id=request_id,
@@ -213,6 +224,7 @@ def order_place(
     idempotency_key: str | None = None,
     idempotency_scope: str = "anonymous",
     request_id: str | None = None,
+    email: str | None = None,
 ) -> Placement:
     """Check out `lines` (None: the caller's cart): store the order PENDING and publish it.
 
@@ -220,7 +232,7 @@ def order_place(
     concurrent requests with one key make one order (the key record is written in the same
     transaction as the order, on condition that it is new).
     """
-    request_hash = checkout_request_hash(lines=lines, client_total_cents=client_total_cents)
+    request_hash = checkout_request_hash(lines=lines, client_total_cents=client_total_cents, email=email)
     scoped_key = (
         idempotency_scoped_key(scope=idempotency_scope, key=idempotency_key) if idempotency_key else None
     )
@@ -234,7 +246,11 @@ def order_place(
 
         wanted = _lines_merge(_lines_from_cart(cart_id=cart_id) if from_cart else lines)
         order = _order_build(
-            lines=wanted, client_total_cents=client_total_cents, cart_id=cart_id, request_id=request_id
+            lines=wanted,
+            client_total_cents=client_total_cents,
+            cart_id=cart_id,
+            request_id=request_id,
+            email=email,
         )
         body = order_data(order)
         record = None
@@ -257,6 +273,9 @@ def order_place(
     if from_cart and cart_id:
         _cart_empty(cart_id=cart_id)
     order_publish(order_id=order.order_id)
+    # The "placed" event. If this enqueue is lost, the worker's enqueue after the order's final
+    # state sends it too (the notify task walks the order's whole history).
+    order_notify(order_id=order.order_id)
     return Placement(order_id=order.order_id, status_code=202, body=body)
 
 
@@ -436,6 +455,9 @@ def order_fail(*, order_id: str, reason: str = "processing_failed") -> Order | N
         raise
     logger.warning("Order %s FAILED (%s): its processing failed on every publish", order_id, reason)
     _order_log_final(order)  # update() refreshed it from DynamoDB's answer
+    # The "failed" event. Lost only if this process dies right here (or SQS refuses it): the
+    # order's next notification (after an operator's retry) sends it then.
+    order_notify(order_id=order_id)
     return order
 
 

@@ -4,6 +4,7 @@ from celery import shared_task
 from django.conf import settings
 
 from cloudcart.metrics import OLDEST_PENDING_ORDER_AGE, metric_put
+from notifications.services import order_notify
 from orders.services import OrderRetryLater, order_process, orders_oldest_pending_age, orders_reconcile
 
 
@@ -27,6 +28,12 @@ from orders.services import OrderRetryLater, order_process, orders_oldest_pendin
 )
 def process_order(order_id: str) -> None:
     order_process(order_id=order_id)
+    # Every delivery that finds the order final enqueues its notifications, not only the one that
+    # finalized it: a worker that died between the order's transaction and this enqueue left its
+    # message unacked, and the redelivery lands here. The notification markers make repeats
+    # harmless. If the enqueue fails, the retry (or the unacked message) comes back to it.
+    if not order_notify(order_id=order_id):
+        raise OrderRetryLater(f"order {order_id}: notifications not enqueued")
 
 
 @shared_task(name="orders.tasks.orders_reconcile", time_limit=settings.ORDER_TASK_TIME_LIMIT)

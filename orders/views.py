@@ -149,6 +149,8 @@ class CheckoutView(APIView):
             max_length=settings.ORDER_MAX_LINES,
         )
         total = AmountField(required=False, allow_null=True)
+        # Where a guest's receipt goes (a signed-in customer's comes from the account); none: no e-mail.
+        email = serializers.EmailField(required=False, allow_null=True, max_length=254)
 
     def get_serializer(self, *args, **kwargs):
         """The input serializer: the browsable API builds its form from it."""
@@ -169,6 +171,7 @@ class CheckoutView(APIView):
             idempotency_key=key,
             idempotency_scope=cart_id or ANONYMOUS_SCOPE,
             request_id=getattr(request._request, "request_id", None),
+            email=data.get("email"),
         )
         headers = {"Location": f"/orders/{placement.order_id}"}
         if placement.replayed:

@@ -45,3 +45,21 @@ for name in ("QUEUE_PREFIX", "ORDERS_QUEUE_NAME", "ORDERS_DLQ_NAME", "ORDERS_QUE
 os.environ["ORDER_TASK_TIME_LIMIT"] = "6"
 os.environ["ORDERS_VISIBILITY_TIMEOUT"] = "10"
 os.environ["ORDERS_WAIT_TIME_SECONDS"] = "1"
+
+# Notifications: their own queue, topic and table under the run's prefix; short timings, so a
+# killed worker's notification comes back in seconds and an SES outage is retried every ~2 s.
+for name in (
+    "NOTIFICATIONS_TABLE",
+    "NOTIFICATIONS_QUEUE_NAME",
+    "NOTIFICATIONS_DLQ_NAME",
+    "NOTIFICATIONS_QUEUE_URL",
+    "ORDER_EVENTS_TOPIC_NAME",
+    "ORDER_EVENTS_TOPIC_ARN",
+    "SNS_ENDPOINT_URL",
+    "SES_ENDPOINT_URL",
+    "WORKER_QUEUES",
+):
+    os.environ.pop(name, None)
+os.environ["NOTIFY_TASK_TIME_LIMIT"] = "6"
+os.environ["NOTIFY_RETRY_BACKOFF_MAX"] = "2"
+os.environ["NOTIFICATIONS_VISIBILITY_TIMEOUT"] = "10"

@@ -1,0 +1,1 @@
+"""Order notifications: an SNS event per order state change, e-mail receipts through SES."""

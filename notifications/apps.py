@@ -1,0 +1,7 @@
+"""App config for order notifications."""
+
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    name = "notifications"

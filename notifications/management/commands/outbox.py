@@ -1,0 +1,57 @@
+"""`manage.py outbox`: the latest e-mails the local SES (moto's server) has accepted."""
+
+import json
+import urllib.request
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.html import strip_tags
+
+
+def outbox_messages(*, endpoint: str) -> list[dict]:
+    """Every e-mail moto's SES has accepted, oldest first (moto's own inspection API)."""
+    # The standard library's client: `make run` installs the runtime requirements only.
+    with urllib.request.urlopen(f"{endpoint.rstrip('/')}/moto-api/data.json", timeout=10) as answer:  # noqa: S310 - our own endpoint setting
+        data = json.load(answer)
+    return data.get("ses", {}).get("Message", [])
+
+
+class Command(BaseCommand):
+    help = "Print the latest e-mails sent through the local SES (moto's server keeps them in memory)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("-n", "--count", type=int, default=5, help="How many of the latest to show.")
+        parser.add_argument("--to", help="Only e-mails to this address.")
+
+    def handle(self, *args, count: int, to: str | None, **options):
+        endpoint = settings.SES_ENDPOINT_URL
+        if not endpoint:
+            raise CommandError("No SES endpoint is set: the outbox is the local moto server's (make run).")
+        try:
+            messages = outbox_messages(endpoint=endpoint)
+        except OSError as exc:
+            raise CommandError(f"The local SES at {endpoint} did not answer: {exc}") from exc
+        if to:
+            messages = [m for m in messages if to in _recipients(m)]
+        latest = messages[-count:] if count > 0 else []
+        if not latest:
+            self.stdout.write(f"No e-mails yet (SES at {endpoint}).")
+        for message in latest:
+            self.stdout.write("=" * 72)
+            self.stdout.write(f"From:    {message.get('source')}")
+            self.stdout.write(f"To:      {', '.join(_recipients(message))}")
+            self.stdout.write(f"Subject: {message.get('subject')}")
+            self.stdout.write("")
+            # moto keeps the HTML part when there is one: shown as text, blank runs squeezed.
+            lines = [line.strip() for line in strip_tags(message.get("body") or "").splitlines()]
+            self.stdout.write("\n".join(line for line in lines if line))
+        self.stdout.write(f"({len(latest)} of {len(messages)} e-mails; SES at {endpoint})")
+
+
+def _recipients(message: dict) -> list[str]:
+    destinations = message.get("destinations") or {}
+    return [
+        address
+        for key in ("ToAddresses", "CcAddresses", "BccAddresses")
+        for address in destinations.get(key, [])
+    ]

@@ -1,0 +1,280 @@
+"""Notification writes: enqueue an order's notifications, and send each of them once.
+
+`order_notify(order_id=...)` is the one call other code makes at every order state change
+(placed at checkout, CONFIRMED/REJECTED in the worker, FAILED by the reconciler). It only puts
+a `notify_order` task on the notifications queue, so SES or SNS being slow or down never holds up
+an order. The task reads the order and walks its history: every state the order has been in gets
+one SNS event, and CONFIRMED/REJECTED get one e-mail (when the order has an address). Because the
+task derives the work from the order itself, any later enqueue for the order (a redelivered
+order message, the next state change) also sends whatever an earlier, lost enqueue should have.
+
+Once per order, state and channel: each send claims a marker (conditional write with a lease,
+NOTIFY_TASK_TIME_LIMIT + margin), sends, then records SENT. A crash between claim and record
+is resolved differently per channel:
+- SNS events: at least once. A lapsed claim is claimed again and the event republished;
+  subscribers deduplicate on the event's `id` (SNS delivers at least once anyway).
+- E-mails: at most once (SES has no idempotency key). A lapsed claim, or an SES call that timed
+  out after the request went out, is recorded UNCERTAIN and logged at ERROR, never resent: a
+  worker dying inside its SES call (bounded by the SES client's timeouts, no SDK retry) may cost
+  that one e-mail; nothing sends it twice. A failure that certainly sent nothing (connection
+  refused, throttling, a 5xx answer) releases the claim and the task retries with backoff.
+"""
+
+import json
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+from django.conf import settings
+from pynamodb.exceptions import PynamoDBException, UpdateError
+
+from cloudcart import aws
+from cloudcart.aws import is_transient_aws_error
+from cloudcart.logs import request_id_var
+from notifications.emails import EMAILED_STATES, Email, order_email_render
+from notifications.events import order_event, order_state_changes
+from notifications.models import NotificationMarker
+from notifications.selectors import marker_get, order_markers
+from orders.models import Order
+
+logger = logging.getLogger(__name__)
+
+SNS = "sns"
+EMAIL = "email"
+# A claim outlives the task's hard time limit: past it, the attempt that made it is dead.
+LEASE_MARGIN_SECONDS = 5
+MARKER_TTL = timedelta(days=90)
+# SES answers that mean "not sent, try later" (besides any 5xx).
+SES_RETRY_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
+
+
+class NotifyRetryLater(Exception):
+    """Nothing went out and it may work later (AWS unreachable or throttling): retry the task."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def order_notify(*, order_id: str) -> bool:
+    """Enqueue the notifications of `order_id`'s current state (and any earlier one not yet sent).
+
+    Returns False (logged) when SQS cannot be reached. Callers that must not lose the event
+    treat False as "retry": the order worker raises, so its own message comes back.
+    """
+    from notifications.tasks import notify_order
+
+    try:
+        notify_order.apply_async(args=[order_id], retry=True)
+    except Exception:
+        logger.warning("Enqueueing notifications for order %s failed", order_id, exc_info=True)
+        return False
+    return True
+
+
+# --- The marker: claim, then settle ------------------------------------------------------
+
+
+def _claim(*, order_id: str, key: str, reclaim_lapsed: bool) -> str | None:
+    """Claim the marker for one send; the claim's token, or None if it is not free."""
+    token = secrets.token_hex(8)
+    now = _now()
+    free = NotificationMarker.order_id.does_not_exist() | (
+        NotificationMarker.state == NotificationMarker.RELEASED
+    )
+    if reclaim_lapsed:
+        free = free | (
+            (NotificationMarker.state == NotificationMarker.CLAIMED) & (NotificationMarker.lease_until < now)
+        )
+    lease = timedelta(seconds=settings.NOTIFY_TASK_TIME_LIMIT + LEASE_MARGIN_SECONDS)
+    try:
+        NotificationMarker(order_id, key).update(
+            actions=[
+                NotificationMarker.state.set(NotificationMarker.CLAIMED),
+                NotificationMarker.token.set(token),
+                NotificationMarker.lease_until.set(now + lease),
+                NotificationMarker.attempts.add(1),
+                NotificationMarker.updated_at.set(now),
+                NotificationMarker.expires_at.set(now + MARKER_TTL),
+            ],
+            condition=free,
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise _retry_or_raise(exc) from exc
+    return token
+
+
+def _settle(*, order_id: str, key: str, token: str, state: str, message_id=None, detail=None) -> bool:
+    """Record the outcome of the claim `token` holds. False if the claim was taken over."""
+    now = _now()
+    actions = [
+        NotificationMarker.state.set(state),
+        NotificationMarker.updated_at.set(now),
+        NotificationMarker.lease_until.remove(),
+    ]
+    if message_id:
+        actions.append(NotificationMarker.message_id.set(message_id))
+    if detail:
+        actions.append(NotificationMarker.detail.set(detail[:500]))
+    try:
+        NotificationMarker(order_id, key).update(actions=actions, condition=NotificationMarker.token == token)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            logger.warning(
+                "Notification %s/%s: claim lapsed before its outcome (%s) was recorded", order_id, key, state
+            )
+            return False
+        raise _retry_or_raise(exc) from exc
+    return True
+
+
+def _retry_or_raise(exc: Exception) -> Exception:
+    return NotifyRetryLater(str(exc)) if is_transient_aws_error(exc) else exc
+
+
+# --- Sending ----------------------------------------------------------------------------
+
+
+def _sns_publish(event: dict) -> str:
+    answer = aws.client("sns").publish(
+        TopicArn=settings.ORDER_EVENTS_TOPIC_ARN,
+        Message=json.dumps(event, separators=(",", ":")),
+        MessageAttributes={"type": {"DataType": "String", "StringValue": event["type"]}},
+    )
+    return answer["MessageId"]
+
+
+def _ses_send(*, to: str, email: Email) -> str:
+    params = {
+        "Source": settings.NOTIFICATIONS_SENDER,
+        "Destination": {"ToAddresses": [to]},
+        "Message": {
+            "Subject": {"Data": email.subject, "Charset": "UTF-8"},
+            "Body": {
+                "Text": {"Data": email.text, "Charset": "UTF-8"},
+                "Html": {"Data": email.html, "Charset": "UTF-8"},
+            },
+        },
+    }
+    if settings.SES_CONFIGURATION_SET:
+        params["ConfigurationSetName"] = settings.SES_CONFIGURATION_SET
+    # No SDK retry: after a timed-out answer the e-mail may have gone out, and a blind resend
+    # would be the duplicate the marker exists to prevent.
+    return aws.client("ses", max_attempts=1).send_email(**params)["MessageId"]
+
+
+NOT_SENT, REFUSED, UNKNOWN = "not_sent", "refused", "unknown"
+
+
+def send_failure_kind(exc: Exception) -> str:
+    """What a failed send tells us: NOT_SENT (retry), REFUSED (never will be), UNKNOWN (may have)."""
+    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
+        return NOT_SENT  # the request never reached the service
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if status >= 500 or code in SES_RETRY_CODES or is_transient_aws_error(exc):
+            return NOT_SENT  # the service answered that it did not take it
+        return REFUSED
+    return UNKNOWN  # a read timeout or a dropped connection: the request may have been taken
+
+
+def _send_once(*, order_id: str, key: str, existing, send, at_most_once: bool) -> str:
+    """Send at most once (e-mail) or at least once (event) per marker; return the marker state."""
+    if existing is not None and existing.state in NotificationMarker.FINAL:
+        return existing.state
+    token = _claim(order_id=order_id, key=key, reclaim_lapsed=not at_most_once)
+    if token is None:
+        current = marker_get(order_id=order_id, key=key)
+        if current is None:
+            return NotificationMarker.RELEASED
+        lapsed = current.state == NotificationMarker.CLAIMED and current.lease_until < _now()
+        if at_most_once and lapsed:
+            # The attempt holding it died between claim and record: it may have sent.
+            _settle(
+                order_id=order_id,
+                key=key,
+                token=current.token,
+                state=NotificationMarker.UNCERTAIN,
+                detail="the sending attempt stopped before recording its outcome",
+            )
+            logger.error(
+                "Notification %s/%s may not have been sent; not resent (at most once)", order_id, key
+            )
+            return NotificationMarker.UNCERTAIN
+        if current.state == NotificationMarker.CLAIMED:
+            # Another attempt is sending it now. Look again once it is done (or its lease has
+            # lapsed, should it have died): this message is what resolves a dead attempt's claim.
+            raise NotifyRetryLater(f"{order_id}/{key}: being sent by another attempt")
+        return current.state  # SENT or settled meanwhile
+    try:
+        message_id = send()
+    except Exception as exc:
+        kind = send_failure_kind(exc)
+        if kind == REFUSED:
+            _settle(
+                order_id=order_id, key=key, token=token, state=NotificationMarker.REFUSED, detail=str(exc)
+            )
+            logger.error("Notification %s/%s refused: %s", order_id, key, exc)
+            return NotificationMarker.REFUSED
+        if kind == UNKNOWN and at_most_once:
+            _settle(
+                order_id=order_id, key=key, token=token, state=NotificationMarker.UNCERTAIN, detail=str(exc)
+            )
+            logger.error("Notification %s/%s may not have been sent (%s); not resent", order_id, key, exc)
+            return NotificationMarker.UNCERTAIN
+        _settle(order_id=order_id, key=key, token=token, state=NotificationMarker.RELEASED, detail=str(exc))
+        raise NotifyRetryLater(f"{order_id}/{key}: {exc}") from exc
+    _settle(order_id=order_id, key=key, token=token, state=NotificationMarker.SENT, message_id=message_id)
+    logger.info(
+        "notification_sent",
+        extra={"event": "notification_sent", "order_id": order_id, "marker": key, "message_id": message_id},
+    )
+    return NotificationMarker.SENT
+
+
+def order_notifications_send(*, order_id: str) -> dict[str, str]:
+    """Send every notification `order_id` is due and has not had: {marker key: state}.
+
+    Raises NotifyRetryLater when something could not go out now (it is retried with backoff).
+    """
+    try:
+        order = Order.get(order_id, consistent_read=True)
+        markers = order_markers(order_id=order_id)
+    except Order.DoesNotExist:
+        logger.warning("notify_order: unknown order %s, message dropped", order_id)
+        return {}
+    except PynamoDBException as exc:
+        raise _retry_or_raise(exc) from exc
+    token = request_id_var.set(order.request_id)
+    try:
+        outcomes = {}
+        for change in order_state_changes(order):
+            key = f"{change.status}#{SNS}"
+            event = order_event(order=order, change=change)
+            outcomes[key] = _send_once(
+                order_id=order_id,
+                key=key,
+                existing=markers.get(key),
+                send=lambda event=event: _sns_publish(event),
+                at_most_once=False,
+            )
+            if change.status in EMAILED_STATES and order.email:
+                key = f"{change.status}#{EMAIL}"
+                if key in markers and markers[key].state in NotificationMarker.FINAL:
+                    outcomes[key] = markers[key].state
+                    continue
+                email = order_email_render(order=order, status=change.status)  # before the claim
+                outcomes[key] = _send_once(
+                    order_id=order_id,
+                    key=key,
+                    existing=markers.get(key),
+                    send=lambda email=email: _ses_send(to=order.email, email=email),
+                    at_most_once=True,
+                )
+        return outcomes
+    finally:
+        request_id_var.reset(token)
