@@ -22,6 +22,8 @@ def app_build(*, outdir: str | None = None, context: dict | None = None) -> cdk.
         app.node.try_get_context("stackName") or "CloudCart",
         certificate_arn=app.node.try_get_context("certificateArn"),
         domain_name=app.node.try_get_context("domainName"),
+        # The SES identity receipts are sent from: a domain, or one address.
+        email_identity=app.node.try_get_context("emailIdentity") or "example.com",
         env=cdk.Environment(region=region),
         description="CloudCart: Django API on ECS Fargate, DynamoDB, SQS (issue 6)",
     )

@@ -15,6 +15,7 @@ from cloudcart.bootstrap import table_models
 from deploy.stacks.images import ProductImages
 from deploy.stacks.monitoring import Alarms
 from deploy.stacks.network import Network
+from deploy.stacks.notifications import Notifications, Notifier
 from deploy.stacks.queues import OrdersQueues
 from deploy.stacks.services import SeedTask, WebService, Workers
 from deploy.stacks.tables import Tables
@@ -35,6 +36,7 @@ class CloudCartStack(Stack):
         *,
         certificate_arn: str | None = None,
         domain_name: str | None = None,
+        email_identity: str = "example.com",
         image: ecs.ContainerImage | None = None,
         nat_gateways: int = 1,
         **kwargs,
@@ -63,6 +65,15 @@ class CloudCartStack(Stack):
             max_receives=settings.ORDERS_MAX_RECEIVES,
             visibility_timeout=Duration.seconds(settings.ORDERS_VISIBILITY_TIMEOUT),
             task_time_limit=task_time_limit,
+        )
+        notify_time_limit = Duration.seconds(settings.NOTIFY_TASK_TIME_LIMIT)
+        notifications = Notifications(
+            self,
+            "Notifications",
+            identity=email_identity,
+            max_receives=settings.NOTIFICATIONS_MAX_RECEIVES,
+            visibility_timeout=Duration.seconds(settings.NOTIFICATIONS_VISIBILITY_TIMEOUT),
+            task_time_limit=notify_time_limit,
         )
         network = Network(self, "Network", nat_gateways=nat_gateways, log_retention=LOG_RETENTION)
         secret_key = secretsmanager.Secret(
@@ -100,6 +111,9 @@ class CloudCartStack(Stack):
             **tables.environment(),
             **queues.environment(),
             **images.environment(),
+            **notifications.environment(),
+            "NOTIFY_TASK_TIME_LIMIT": str(settings.NOTIFY_TASK_TIME_LIMIT),
+            "NOTIFICATIONS_VISIBILITY_TIMEOUT": str(settings.NOTIFICATIONS_VISIBILITY_TIMEOUT),
         }
         web = WebService(
             self,
@@ -122,18 +136,30 @@ class CloudCartStack(Stack):
         # origins (context `shopOrigins`, comma-separated).
         shop_origins = [o for o in (self.node.try_get_context("shopOrigins") or "").split(",") if o]
         images.allow_uploads_from([web.url, *shop_origins])
+        environment["SHOP_URL"] = web.url  # the order link in e-mails
 
         workers = Workers(
             self,
             "Workers",
             cluster=network.cluster,
             image=image,
-            environment=environment,
+            # Orders only: notifications have their own service (below).
+            environment={**environment, "WORKER_QUEUES": "orders"},
             secrets=secrets,
             queue=queues.queue,
             task_time_limit=task_time_limit,
             min_workers=1,
             max_workers=10,
+            log_retention=LOG_RETENTION,
+        )
+        notifier = Notifier(
+            self,
+            "Notifier",
+            cluster=network.cluster,
+            image=image,
+            environment=environment,
+            secrets=secrets,
+            task_time_limit=notify_time_limit,
             log_retention=LOG_RETENTION,
         )
         seed = SeedTask(
@@ -166,8 +192,19 @@ class CloudCartStack(Stack):
         # Beat only publishes the periodic tasks.
         queues.queue.grant_send_messages(workers.beat_task_definition.task_role)
         by_setting["PRODUCTS_TABLE"].grant_read_write_data(seed.task_definition.task_role)
+        # Notifications: web (an order placed) and the worker (final states, FAILED by the
+        # reconciler) only enqueue them; the notifier alone reads the order, keeps the markers,
+        # publishes the events and sends the e-mails.
+        notifications.queue.grant_send_messages(web_role)
+        notifications.queue.grant_send_messages(worker_role)
+        notifier_role = notifier.task_definition.task_role
+        notifications.queue.grant_consume_messages(notifier_role)
+        notifications.queue.grant_send_messages(notifier_role)  # a retry is a new message
+        by_setting["ORDERS_TABLE"].grant_read_data(notifier_role)
+        by_setting["NOTIFICATIONS_TABLE"].grant_read_write_data(notifier_role)
+        notifications.grant_send(notifier_role)
 
-        Alarms(
+        alarms = Alarms(
             self,
             "Alarms",
             load_balancer=web.load_balancer,
@@ -180,6 +217,8 @@ class CloudCartStack(Stack):
             oldest_message_age=Duration.minutes(5),
         )
 
+        notifications.alarm_dead_letters(topic=alarms.topic)
+
         CfnOutput(self, "ApiUrl", value=web.url, description="The API's base URL")
         for setting, table in by_setting.items():
             CfnOutput(self, f"{table.node.id}Name", value=table.table_name, description=setting)
@@ -187,6 +226,8 @@ class CloudCartStack(Stack):
         CfnOutput(self, "ProductImagesUrl", value=images.base_url, description="The image CDN")
         CfnOutput(self, "OrdersQueueUrl", value=queues.queue.queue_url)
         CfnOutput(self, "OrdersDlqUrl", value=queues.dlq.queue_url)
+        CfnOutput(self, "OrderEventsTopicArn", value=notifications.topic.topic_arn)
+        CfnOutput(self, "NotificationsDlqUrl", value=notifications.dlq.queue_url)
         CfnOutput(self, "ClusterName", value=network.cluster.cluster_name)
         CfnOutput(self, "SeedTaskDefinitionArn", value=seed.task_definition.task_definition_arn)
         CfnOutput(self, "SeedSubnetIds", value=Fn.join(",", seed.subnets.subnet_ids))

@@ -12,11 +12,12 @@ from catalog.models import Product
 from cloudcart import aws
 from cloudcart.bootstrap import table_models
 from cloudcart.throttling import ThrottleCounter
+from notifications.models import NotificationMarker
 from orders.models import IdempotencyKey, Order
 from tests.deploy.conftest import CERTIFICATE_ARN, DOMAIN_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_CONTAINERS = ("web", "worker", "beat", "seed")
+APP_CONTAINERS = ("web", "worker", "beat", "seed", "notifier")
 # The env var (= setting) that names each model's table: written out here, not derived, so a
 # wrong mapping in the stack cannot agree with itself.
 TABLE_SETTINGS = {
@@ -25,6 +26,7 @@ TABLE_SETTINGS = {
     Order: "ORDERS_TABLE",
     IdempotencyKey: "IDEMPOTENCY_TABLE",
     ThrottleCounter: "THROTTLE_TABLE",
+    NotificationMarker: "NOTIFICATIONS_TABLE",
 }
 
 
@@ -143,7 +145,7 @@ def test_orders_queue_redrives_to_an_encrypted_dlq_after_max_receives(stack):
             }
         },
     )
-    assert len(policies) == 2
+    assert len(policies) == 4  # orders + DLQ, notifications + DLQ
 
 
 def test_worker_and_queue_share_the_time_limits(stack):
@@ -154,15 +156,12 @@ def test_worker_and_queue_share_the_time_limits(stack):
 
 
 def _orders_queue(stack) -> dict:
-    (queue,) = [q for q in stack.of_type("AWS::SQS::Queue").values() if "RedrivePolicy" in q["Properties"]]
-    return queue
+    return stack.resources[_orders_queue_id(stack)]
 
 
 def _orders_queue_id(stack) -> str:
-    (logical_id,) = [
-        k for k, q in stack.of_type("AWS::SQS::Queue").items() if "RedrivePolicy" in q["Properties"]
-    ]
-    return logical_id
+    """The queue every process is told is the orders queue (the notifications queue has a DLQ too)."""
+    return _ref(stack.environment("web")["ORDERS_QUEUE_URL"])
 
 
 # --- Network and web tier --------------------------------------------------------------------
@@ -312,6 +311,7 @@ def test_processes_run_the_one_image_by_command(stack):
     assert len(images) == 1
     assert containers["web"]["Command"][:3] == ["gunicorn", "-c", "deploy/gunicorn.conf.py"]
     assert containers["worker"]["Command"][:4] == ["celery", "-A", "cloudcart", "worker"]
+    assert containers["notifier"]["Command"][:4] == ["celery", "-A", "cloudcart", "worker"]
     assert containers["beat"]["Command"][:4] == ["celery", "-A", "cloudcart", "beat"]
     assert containers["seed"]["Command"] == ["python", "manage.py", "seed_products"]
 
@@ -342,7 +342,7 @@ def test_exactly_one_beat_task_ever(stack):
     assert deployment["MaximumPercent"] == 100 and deployment["MinimumHealthyPercent"] == 0
     assert _scalable_targets_of(stack, service_id) == []
     # The seed task is a task definition only: no service keeps one running.
-    assert len(stack.of_type("AWS::ECS::Service")) == 3
+    assert len(stack.of_type("AWS::ECS::Service")) == 4  # web, worker, beat, notifier
 
 
 def test_worker_scales_on_orders_queue_depth(stack):
@@ -483,7 +483,11 @@ def test_every_container_logs_to_a_group_with_retention(stack):
 
 
 def test_alarms_reach_an_email_topic(stack):
-    (topic_id,) = stack.of_type("AWS::SNS::Topic")
+    (topic_id,) = [
+        logical_id
+        for logical_id, topic in stack.of_type("AWS::SNS::Topic").items()
+        if topic["Properties"].get("DisplayName") == "CloudCart alarms"
+    ]
     stack.template.has_resource_properties(
         "AWS::SNS::Subscription",
         {"Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}, "TopicArn": {"Ref": topic_id}},
