@@ -23,6 +23,10 @@ from accounts.errors import (
     UserExists,
     WeakPassword,
 )
+from accounts.login_guard import login_failure_record, login_guard_check
+from accounts.tokens import access_token_claims
+from cart.identity import customer_cart_id
+from cart.merge import cart_merge
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +136,24 @@ def session_login(*, email: str, password: str) -> Tokens:
         # MFA or a forced new password: steps this API does not offer.
         raise SignInChallenge(extra={"challenge": answer.get("ChallengeName")})
     return _tokens(answer["AuthenticationResult"])
+
+
+def session_start(*, email: str, password: str, address: str, guest_cart_id: str | None) -> Tokens:
+    """Sign in through the brute-force guard, then merge the guest's cart into the account's.
+
+    The merge happens once (cart/merge.py): signing in again, or retrying after a failure, finds
+    the guest cart gone.
+    """
+    login_guard_check(email=email, address=address)
+    try:
+        tokens = session_login(email=email, password=password)
+    except InvalidCredentials:
+        login_failure_record(email=email, address=address)
+        raise
+    if guest_cart_id:
+        customer_id = access_token_claims(tokens.access_token)["sub"]
+        cart_merge(guest_cart_id=guest_cart_id, customer_cart_id=customer_cart_id(customer_id))
+    return tokens
 
 
 def session_refresh(*, refresh_token: str) -> Tokens:

@@ -16,16 +16,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import bearer_token
-from accounts.errors import InvalidCredentials
-from accounts.login_guard import client_address, login_failure_record, login_guard_check
+from accounts.login_guard import client_address
 from accounts.permissions import IsSignedIn
 from accounts.services import (
     account_confirm,
     account_register,
-    session_login,
     session_logout,
     session_refresh,
+    session_start,
 )
+from cart.identity import cart_cookie_delete, guest_cart_id_from_request
 from cloudcart.openapi import BODY_ERRORS, CSRF_FAILED, THROTTLED, errors
 from cloudcart.throttling import throttle_writes
 
@@ -176,7 +176,9 @@ class ConfirmView(APIView):
 class LoginView(APIView):
     """Sign in with e-mail and password. Send the access token as `Authorization: Bearer <token>`.
 
-    A few failures for one account, or from one address, make sign-in answer 429 for a while.
+    A guest cart sent along (cookie `cart_id` or header `X-Cart-Id`) is merged into the account's
+    cart, once. A few failures for one account, or from one address, make sign-in answer 429 for
+    a while.
     """
 
     authentication_classes = []
@@ -191,14 +193,17 @@ class LoginView(APIView):
 
     def post(self, request):
         data = _validated(self.Input, request.data)
-        address = client_address(request)
-        login_guard_check(email=data["email"], address=address)
-        try:
-            tokens = session_login(email=data["email"], password=data["password"])
-        except InvalidCredentials:
-            login_failure_record(email=data["email"], address=address)
-            raise
-        return Response(tokens.as_dict())
+        guest_cart_id = guest_cart_id_from_request(request)
+        tokens = session_start(
+            email=data["email"],
+            password=data["password"],
+            address=client_address(request),
+            guest_cart_id=guest_cart_id,
+        )
+        response = Response(tokens.as_dict())
+        if guest_cart_id:
+            cart_cookie_delete(response)  # merged into the account's cart
+        return response
 
 
 @extend_schema_view(

@@ -1,8 +1,9 @@
-"""Whose cart is this: the cart id a request carries (cookie or header), minting one, the cookie.
+"""Whose cart is this: the signed-in customer's, or the one a guest's cookie or header names.
 
-The one place that answers "which cart belongs to this client". Today a client is anonymous and
-holds an unguessable id; a later sign-in can map a user to a cart here without touching the
-views or the services.
+The one place that answers "which cart belongs to this client". A signed-in customer's cart is
+`user#<sub>`, the same on every device; a guest holds an unguessable id (cookie or header). A
+guest id can never contain `#`, so no guest can name a customer's cart. The same identity scopes
+the client's write throttles (counted on its cart item) and its Idempotency-Keys.
 """
 
 import re
@@ -18,6 +19,7 @@ CART_ID_BYTES = 24
 # and is treated as "no cart", never looked up.
 CART_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 CART_MAX_AGE_SECONDS = 7 * 24 * 3600
+CUSTOMER_CART_PREFIX = "user#"
 # Where a fresh id is remembered for the rest of the request (the response must set it).
 _REQUEST_ATTR = "_cloudcart_cart_id"
 
@@ -35,16 +37,28 @@ def _django_request(request):
     return getattr(request, "_request", request)
 
 
-def cart_id_from_request(request) -> str | None:
-    """The caller's cart id from header `X-Cart-Id` or cookie `cart_id`; None if absent or garbage.
+def customer_cart_id(customer_id: str) -> str:
+    return f"{CUSTOMER_CART_PREFIX}{customer_id}"
+
+
+def is_customer_cart_id(cart_id: str | None) -> bool:
+    return bool(cart_id) and cart_id.startswith(CUSTOMER_CART_PREFIX)
+
+
+def _signed_in_customer_id(request) -> str | None:
+    """The verified customer's id on a DRF request (None for a guest or a plain Django request)."""
+    user = getattr(request, "user", None)
+    return user.id if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def guest_cart_id_from_request(request) -> str | None:
+    """The guest cart id the request carries (header `X-Cart-Id` or cookie `cart_id`), signed in
+    or not; None if absent or garbage. Sign-in merges this cart into the customer's.
 
     The header wins over the cookie when both are valid: a non-browser client that sends it
     means it. A garbage value is ignored, so the client gets a new, empty cart on its next write.
     """
     django_request = _django_request(request)
-    minted = getattr(django_request, _REQUEST_ATTR, None)
-    if minted:
-        return minted
     for candidate in (
         django_request.headers.get(CART_HEADER_NAME),
         django_request.COOKIES.get(CART_COOKIE_NAME),
@@ -52,6 +66,19 @@ def cart_id_from_request(request) -> str | None:
         if cart_id_is_valid(candidate):
             return candidate
     return None
+
+
+def cart_id_from_request(request) -> str | None:
+    """The caller's cart id: the signed-in customer's (header and cookie are then ignored), else
+    the guest's from header `X-Cart-Id` or cookie `cart_id`; None if absent or garbage."""
+    customer_id = _signed_in_customer_id(request)
+    if customer_id:
+        return customer_cart_id(customer_id)
+    django_request = _django_request(request)
+    minted = getattr(django_request, _REQUEST_ATTR, None)
+    if minted:
+        return minted
+    return guest_cart_id_from_request(request)
 
 
 def cart_id_for(request) -> str:
@@ -71,8 +98,11 @@ def cart_cookie_set(response, cart_id: str) -> None:
     """Send the cart id as an HttpOnly, SameSite=Lax cookie (Secure in production), 7 days sliding.
 
     SameSite=Lax keeps the cookie off cross-site POSTs, which is what protects the cart's
-    writes from CSRF (there is no session or CSRF token in this API).
+    writes from CSRF (there is no session or CSRF token in this API). A customer's cart needs no
+    cookie: the customer's token names it.
     """
+    if is_customer_cart_id(cart_id):
+        return
     response.set_cookie(
         CART_COOKIE_NAME,
         cart_id,
@@ -82,3 +112,8 @@ def cart_cookie_set(response, cart_id: str) -> None:
         httponly=True,
         samesite="Lax",
     )
+
+
+def cart_cookie_delete(response) -> None:
+    """Forget the guest cart (merged into the customer's at sign-in)."""
+    response.delete_cookie(CART_COOKIE_NAME, path="/", samesite="Lax")

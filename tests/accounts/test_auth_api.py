@@ -7,9 +7,10 @@ import uuid
 
 import pytest
 import requests
+from django.core.management import call_command
 
 from accounts.cognito import pool_config
-from tests.accounts.support import PASSWORD, bearer, email_new, user_create
+from tests.accounts.support import PASSWORD, access_token_for, bearer, email_new, user_create
 from tests.aws_env import free_port
 from tests.processes import Gunicorn
 
@@ -264,3 +265,13 @@ def test_cognito_down_is_503_with_retry_after():
         assert register.status_code == 503
     finally:
         server.stop()
+
+
+def test_demo_users_command_creates_both_and_is_rerunnable(api, settings):
+    settings.DEMO_CUSTOMER_EMAIL, settings.DEMO_STAFF_EMAIL = email_new("demo"), email_new("demostaff")
+    call_command("demo_users")
+    call_command("demo_users")
+    customer = access_token_for(email=settings.DEMO_CUSTOMER_EMAIL, password=settings.DEMO_CUSTOMER_PASSWORD)
+    staff = access_token_for(email=settings.DEMO_STAFF_EMAIL, password=settings.DEMO_STAFF_PASSWORD)
+    assert api.get("/me", **bearer(customer)).json()["is_staff"] is False
+    assert api.get("/me", **bearer(staff)).json()["is_staff"] is True
