@@ -185,3 +185,49 @@ def cart_attributes_remove(*, cart_id: str, names: list[str]) -> None:
         ExpressionAttributeNames=placeholders,
         ConditionExpression="attribute_exists(cart_id)",
     )
+
+
+def cart_checkout_update(
+    *,
+    cart_id: str,
+    version: int,
+    product_ids: list[str],
+    order_id: str,
+    throttle: WriteLimit | None,
+    now: int,
+) -> dict:
+    """The cart's part of checkout's transaction (a TransactItems `Update`): on condition that the
+    cart is still at `version` (exactly the lines that were ordered), remove those lines, bump the
+    version and mark the order made from it; count the client's checkout in its throttle window."""
+    update = CartUpdate(now=now)
+    one = update.value(":one", {"N": "1"})
+    update.sets.append(f"#version = #version + {one}")
+    update.sets.append(f"last_order_id = {update.value(':order', {'S': order_id})}")
+    read = update.value(":read", {"N": str(version)})
+    update.sets.append(f"last_order_version = {read}")
+    for n, product_id in enumerate(product_ids):
+        update.removes.append(f"#lines.{update.name(f'#p{n}', product_id)}")
+    update.conditions.append(f"#version = {read}")
+    update.count_write(throttle)
+    return _transact_update(cart_id, update)
+
+
+def cart_throttle_update(*, cart_id: str, throttle: WriteLimit, now: int) -> dict:
+    """A TransactItems `Update` that only counts the client's write in its throttle window (an
+    item that did not exist is made with no lines, and expires like a cart)."""
+    update = CartUpdate(now=now)
+    expires = update.value(":expires", {"N": str(now + TTL_SECONDS)})
+    update.sets.append(f"#expires = if_not_exists(#expires, {expires})")
+    update.count_write(throttle)
+    return _transact_update(cart_id, update)
+
+
+def _transact_update(cart_id: str, update: CartUpdate) -> dict:
+    return {
+        "Update": {
+            "TableName": _table(),
+            "Key": {"cart_id": {"S": cart_id}},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            **update.expression(),
+        }
+    }

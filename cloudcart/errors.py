@@ -45,6 +45,7 @@ ERROR_CODES = {
     "invalid_idempotency_key": "The `Idempotency-Key` header is empty or longer than 255 characters.",
     "idempotency_key_reused": "This `Idempotency-Key` was used with a different request body.",
     "order_not_found": "No order with this id.",
+    "cart_checked_out": "The cart was already checked out; `order_id` and `Location` name its order.",
     # Staff catalog writes and product images
     "precondition_failed": "`If-Match` names an old version; the body has the current `version`.",
     "precondition_required": 'A product edit needs `If-Match: "<version>"` (or `version` in a form).',
@@ -207,6 +208,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         headers["Retry-After"] = str(int(api_exc.wait) + 1)
     if api_exc.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
         headers["Retry-After"] = _retry_after()
+    # A domain error may name a resource (e.g. the order a cart became: `Location`).
+    headers.update(getattr(api_exc, "headers", None) or {})
     if getattr(api_exc, "auth_header", None):
         headers["WWW-Authenticate"] = api_exc.auth_header
 

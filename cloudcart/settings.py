@@ -319,6 +319,9 @@ ORDER_MAX_LINES = 99
 ORDER_MAX_LINE_QTY = 999
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+# A checkout (reads, the order's transaction, its retries on conflicts and timeouts) gives up
+# after this long: well inside the load balancer's 60 s idle timeout.
+CHECKOUT_DEADLINE_SECONDS = env.float("CHECKOUT_DEADLINE_SECONDS", default=20.0)
 # The reconciler re-publishes orders still PENDING this long after checkout, every interval.
 ORDERS_RECONCILE_AFTER_SECONDS = env.int("ORDERS_RECONCILE_AFTER_SECONDS", default=120)
 ORDERS_RECONCILE_INTERVAL_SECONDS = env.float("ORDERS_RECONCILE_INTERVAL_SECONDS", default=60.0)

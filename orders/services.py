@@ -1,8 +1,11 @@
 """Order writes: place an order (idempotently), process it in one transaction, republish stale ones.
 
 The rules (HANDBOOK section 6):
-- Checkout prices every line from consistent catalog reads and stores the order PENDING, with the
-  idempotency record when a key came, in ONE TransactWriteItems; then it publishes the task.
+- Checkout prices every line from consistent catalog reads and stores the order PENDING in ONE
+  TransactWriteItems with the cart's guard (a cart checkout: the cart still at the version read,
+  its ordered lines removed, the order marked on it), the idempotency record when a key came, and
+  the client's throttle count; then it publishes the task. An uncertain outcome (a timeout) is
+  settled by a consistent read of the order's id, and the whole checkout is bounded in time.
 - The worker applies every stock decrement and the status change in ONE transaction whose
   conditions are `stock >= qty` on each line and `status = PENDING` on the order, so an order is
   applied at most once and stock never goes below zero, however often its message is delivered.
@@ -10,6 +13,7 @@ The rules (HANDBOOK section 6):
 """
 
 import hashlib
+import itertools
 import json
 import logging
 import random
@@ -18,14 +22,19 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from botocore.exceptions import ClientError
 from django.conf import settings
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from cart.selectors import cart_live_get
+from cart.store import CartState, cart_checkout_update, cart_item_read, cart_state, cart_throttle_update
 from catalog.models import Product
 from catalog.selectors import products_get_many
+from cloudcart import aws
 from cloudcart.aws import is_transient_aws_error
 from cloudcart.errors import (
+    ApplicationError,
     CartEmpty,
     IdempotencyKeyReused,
     OutOfStock,
@@ -35,7 +44,9 @@ from cloudcart.errors import (
 )
 from cloudcart.logs import request_id_var
 from cloudcart.money import format_cents
+from cloudcart.throttling import WriteLimit
 from notifications.services import order_notify
+from orders.errors import CartCheckedOut
 from orders.models import IdempotencyKey, Order, OrderLine, StatusChange
 from orders.selectors import idempotency_record_get, orders_due_for_republish, orders_pending_oldest
 from orders.serializers import order_data
@@ -45,8 +56,6 @@ logger = logging.getLogger(__name__)
 CONDITION_FAILED = "ConditionalCheckFailed"
 # Cancellation reasons that mean "try the same transaction again later".
 RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
-# Attempts at storing an order under contention for the same idempotency key.
-PLACE_ATTEMPTS = 6
 
 
 class OrderRetryLater(Exception):
@@ -109,15 +118,6 @@ def _lines_merge(lines: list[LineRequest]) -> list[LineRequest]:
     for line in lines:
         merged[line.product_id] = merged.get(line.product_id, 0) + line.qty
     return [LineRequest(product_id, qty) for product_id, qty in merged.items()]
-
-
-def _lines_from_cart(*, cart_id: str | None) -> list[LineRequest]:
-    from cart.selectors import cart_lines_get
-
-    lines = cart_lines_get(cart_id=cart_id)
-    if not lines:
-        raise CartEmpty()
-    return [LineRequest(product_id, qty) for product_id, qty in sorted(lines.items())]
 
 
 def _order_build(
@@ -193,67 +193,182 @@ def _replay(record: IdempotencyKey, *, request_hash: str) -> Placement:
     return placement
 
 
-def _order_store(*, order: Order, record: IdempotencyKey | None) -> bool:
-    """Store the order (and the key record) atomically. False if the key was taken meanwhile."""
-    if record is None:
-        order.save(condition=Order.order_id.does_not_exist())
-        return True
+def _record_replay(*, scoped_key: str | None, request_hash: str) -> Placement | None:
+    """The stored answer to this client's key, if there is a live one."""
+    if not scoped_key:
+        return None
+    record = idempotency_record_get(key=scoped_key)
+    return None if record is None else _replay(record, request_hash=request_hash)
+
+
+def _backoff(*, attempt: int, deadline: float) -> None:
+    """Sleep a little (full jitter, growing), never past the deadline; 503 once it has passed."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise ServiceUnavailable("Checkout is busy; please retry (with the same Idempotency-Key).")
+    time.sleep(min(left, random.uniform(0, min(0.5, 0.01 * 2**attempt))))
+
+
+def _order_landed(order_id: str) -> bool | None:
+    """Whether the order is stored (consistent read); None when DynamoDB cannot say right now."""
     try:
-        with TransactWrite(connection=_connection()) as tx:
-            tx.save(order, condition=Order.order_id.does_not_exist())
-            # An expired record is free to reuse: DynamoDB's TTL deletes late (moto never).
-            tx.save(
-                record,
-                condition=IdempotencyKey.key.does_not_exist() | (IdempotencyKey.expires_at <= _now()),
-            )
-    except TransactWriteError as exc:
-        reasons = _reasons(exc)
-        if len(reasons) > 1 and reasons[1] == CONDITION_FAILED:
-            return False
-        if RETRYABLE_REASONS.intersection(reasons) or is_transient_aws_error(exc):
-            return False
+        Order.get(order_id, consistent_read=True, attributes_to_get=["order_id"])
+    except Order.DoesNotExist:
+        return False
+    except Exception as exc:
+        if is_transient_aws_error(exc):
+            return None
         raise
     return True
+
+
+# `_transact`'s answer when a write timed out and the order is not (yet) there.
+UNCERTAIN = "uncertain"
+
+
+def _transact(items: list[dict], *, order_id: str, deadline: float) -> list[dict] | str | None:
+    """Run checkout's transaction: None once it is applied, the cancellation reasons (one per item)
+    when a condition refused it, UNCERTAIN when it timed out and a consistent read does not find
+    the order. Conflicts with other transactions are retried with backoff until `deadline`.
+
+    The order's id is the transaction's ClientRequestToken, and the caller retries the SAME
+    transaction after an uncertain outcome: if an earlier attempt did land, DynamoDB answers the
+    retry with success (or, where the token is not honoured, the order's own condition fails,
+    which says the same). So an uncertain write never becomes two orders.
+    """
+    client = aws.client("dynamodb")
+    for attempt in itertools.count():
+        try:
+            client.transact_write_items(TransactItems=items, ClientRequestToken=order_id)
+            return None
+        except ClientError as exc:
+            error = exc.response.get("Error", {}).get("Code")
+            if error == "TransactionCanceledException":
+                reasons = exc.response.get("CancellationReasons") or []
+                codes = [reason.get("Code") for reason in reasons]
+                if codes and codes[0] == CONDITION_FAILED:
+                    return None  # the order exists: an earlier attempt of ours landed
+                if CONDITION_FAILED in codes or not RETRYABLE_REASONS.intersection(codes):
+                    return reasons
+                # A conflict with another transaction on one of the items, or throttling: again.
+            elif error != "TransactionInProgressException" and not is_transient_aws_error(exc):
+                raise
+        except Exception as exc:
+            if not is_transient_aws_error(exc):
+                raise
+            # Timed out or cut off: the transaction may or may not have been applied.
+            logger.warning("Order %s: uncertain write (%s); checking", order_id, type(exc).__name__)
+            landed = _order_landed(order_id)
+            if landed:
+                return None
+            if landed is False:
+                return UNCERTAIN
+        _backoff(attempt=attempt, deadline=deadline)
+    return None  # pragma: no cover - the loop only ends by returning or raising
+
+
+def _placed(placement: Placement) -> Placement:
+    """The order is stored: publish it and its "placed" event, and answer."""
+    order_publish(order_id=placement.order_id)
+    # If this enqueue is lost, the worker's enqueue after the order's final state sends it too
+    # (the notify task walks the order's whole history).
+    order_notify(order_id=placement.order_id)
+    return placement
+
+
+def _cart_lines(cart: CartState | None) -> list[LineRequest]:
+    if cart is None or not cart.lines:
+        raise CartEmpty()
+    return [LineRequest(product_id, qty) for product_id, qty in sorted(cart.lines.items())]
+
+
+def _checked_out_by(cart: CartState | None, *, version: int) -> str | None:
+    """The order made from this cart at `version`, if any."""
+    if cart is None or cart.last_order_id is None or cart.last_order_version != version:
+        return None
+    return cart.last_order_id
 
 
 def order_place(
     *,
     lines: list[LineRequest] | None,
     client_total_cents: int | None,
-    cart_id: str | None,
+    cart_id: str,
     idempotency_key: str | None = None,
-    idempotency_scope: str = "anonymous",
+    idempotency_scope: str | None = None,
     request_id: str | None = None,
     email: str | None = None,
+    throttle: WriteLimit | None = None,
 ) -> Placement:
-    """Check out `lines` (None: the caller's cart): store the order PENDING and publish it.
+    """Check out `lines` (None: the client's cart `cart_id`): store the order PENDING and publish it.
 
-    With an `idempotency_key`, the first answer is kept 24 h and replayed for the same request;
-    concurrent requests with one key make one order (the key record is written in the same
-    transaction as the order, on condition that it is new).
+    ONE TransactWriteItems stores the order (condition: new id) with, for a cart checkout, the
+    cart's guard (condition: the cart is still at the version read; its ordered lines removed, the
+    order marked on it), the key record when an Idempotency-Key came (condition: new for this
+    client), and the client's throttle count. So one cart's contents become at most one order:
+    the other checkouts get that order back (same key: 202 replayed) or 409 `cart_checked_out`.
+    Keys are scoped by `idempotency_scope` (the client identity; default: `cart_id`).
     """
+    deadline = time.monotonic() + settings.CHECKOUT_DEADLINE_SECONDS
     request_hash = checkout_request_hash(lines=lines, client_total_cents=client_total_cents, email=email)
-    scoped_key = (
-        idempotency_scoped_key(scope=idempotency_scope, key=idempotency_key) if idempotency_key else None
-    )
+    scope = idempotency_scope or cart_id
+    scoped_key = idempotency_scoped_key(scope=scope, key=idempotency_key) if idempotency_key else None
     from_cart = lines is None
 
-    for attempt in range(PLACE_ATTEMPTS):
-        if scoped_key:
-            record = idempotency_record_get(key=scoped_key)
-            if record is not None:
-                return _replay(record, request_hash=request_hash)
-
-        wanted = _lines_merge(_lines_from_cart(cart_id=cart_id) if from_cart else lines)
-        order = _order_build(
-            lines=wanted,
-            client_total_cents=client_total_cents,
-            cart_id=cart_id,
-            request_id=request_id,
-            email=email,
-        )
+    for attempt in itertools.count():
+        cart = None
+        try:
+            if from_cart:
+                cart = cart_live_get(cart_id=cart_id)
+                if cart is not None and not cart.lines:
+                    order_id = _checked_out_by(cart, version=cart.version - 1)
+                    if order_id:
+                        replay = _record_replay(scoped_key=scoped_key, request_hash=request_hash)
+                        if replay is not None:
+                            return replay
+                        raise CartCheckedOut(order_id=order_id)
+                wanted = _cart_lines(cart)
+            else:
+                wanted = _lines_merge(lines)
+            order = _order_build(
+                lines=wanted,
+                client_total_cents=client_total_cents,
+                cart_id=cart_id,
+                request_id=request_id,
+                email=email,
+            )
+        except ApplicationError as exc:
+            if isinstance(exc, CartCheckedOut):
+                raise
+            # A retry of a request that did succeed answers as it did, whatever changed since.
+            replay = _record_replay(scoped_key=scoped_key, request_hash=request_hash)
+            if replay is not None:
+                return replay
+            raise
         body = order_data(order)
-        record = None
+        now = int(time.time())
+        items = [
+            {
+                "Put": {
+                    "TableName": settings.ORDERS_TABLE,
+                    "Item": order.serialize(),
+                    "ConditionExpression": "attribute_not_exists(order_id)",
+                }
+            }
+        ]
+        if from_cart:
+            items.append(
+                cart_checkout_update(
+                    cart_id=cart_id,
+                    version=cart.version,
+                    product_ids=[line.product_id for line in wanted],
+                    order_id=order.order_id,
+                    throttle=throttle,
+                    now=now,
+                )
+            )
+        elif throttle is not None:
+            items.append(cart_throttle_update(cart_id=cart_id, throttle=throttle, now=now))
         if scoped_key:
             record = IdempotencyKey(
                 key=scoped_key,
@@ -263,30 +378,62 @@ def order_place(
                 response_body=json.dumps(body, separators=(",", ":")),
                 expires_at=_now() + timedelta(seconds=settings.IDEMPOTENCY_TTL_SECONDS),
             )
-        if _order_store(order=order, record=record):
-            break
-        # Another request with this key won (or the transaction conflicted): read its answer.
-        time.sleep(random.uniform(0, 0.02 * 2**attempt))
-    else:
-        raise ServiceUnavailable("Checkout is busy; retry with the same Idempotency-Key.")
+            items.append(
+                {
+                    "Put": {
+                        "TableName": settings.IDEMPOTENCY_TABLE,
+                        "Item": record.serialize(),
+                        # An expired record is free to reuse: DynamoDB's TTL deletes late.
+                        "ConditionExpression": "attribute_not_exists(#key) OR #expires <= :now",
+                        "ExpressionAttributeNames": {"#key": "key", "#expires": "expires_at"},
+                        "ExpressionAttributeValues": {":now": {"N": str(now)}},
+                    }
+                }
+            )
 
-    if from_cart and cart_id:
-        _cart_empty(cart_id=cart_id)
-    order_publish(order_id=order.order_id)
-    # The "placed" event. If this enqueue is lost, the worker's enqueue after the order's final
-    # state sends it too (the notify task walks the order's whole history).
-    order_notify(order_id=order.order_id)
-    return Placement(order_id=order.order_id, status_code=202, body=body)
+        stored = Placement(order_id=order.order_id, status_code=202, body=body)
+        reasons = _transact(items, order_id=order.order_id, deadline=deadline)
+        while reasons == UNCERTAIN:
+            # Not stored as far as DynamoDB can tell now. Another request may have won meanwhile
+            # (this client's key, or this cart): if so, answer with its order; else try the SAME
+            # transaction again, so a late landing of this attempt is never a second order.
+            replay = _record_replay(scoped_key=scoped_key, request_hash=request_hash)
+            if replay is not None:
+                return replay
+            if from_cart:
+                old = cart_item_read(cart_id=cart_id)
+                if old is not None and old.last_order_id == order.order_id:
+                    return _placed(stored)
+                order_id = _checked_out_by(old, version=cart.version)
+                if order_id:
+                    raise CartCheckedOut(order_id=order_id)
+            _backoff(attempt=attempt, deadline=deadline)
+            reasons = _transact(items, order_id=order.order_id, deadline=deadline)
+        if reasons is None:
+            return _placed(stored)
 
-
-def _cart_empty(*, cart_id: str) -> None:
-    from cart.services import cart_clear
-
-    try:
-        cart_clear(cart_id=cart_id)
-    except Exception:
-        # The order is stored and stands; a cart left full is an inconvenience, not a lost order.
-        logger.warning("Could not empty cart after checkout", exc_info=True)
+        # Refused by a condition: find out which, and why.
+        codes = [reason.get("Code") for reason in reasons]
+        if scoped_key and codes[-1] == CONDITION_FAILED:
+            replay = _record_replay(scoped_key=scoped_key, request_hash=request_hash)
+            if replay is not None:
+                return replay
+        if len(items) > 1 and "Update" in items[1] and codes[1] == CONDITION_FAILED:
+            old = cart_state(cart_id, reasons[1].get("Item")) or cart_item_read(cart_id=cart_id)
+            if old is not None and old.last_order_id == order.order_id:
+                return _placed(stored)  # ours, from an attempt that timed out
+            if throttle is not None and old is not None and throttle.is_reached(old.raw):
+                raise throttle.exceeded()
+            if from_cart:
+                order_id = _checked_out_by(old, version=cart.version)
+                if order_id:
+                    replay = _record_replay(scoped_key=scoped_key, request_hash=request_hash)
+                    if replay is not None:
+                        return replay
+                    raise CartCheckedOut(order_id=order_id)
+        # The cart changed meanwhile (or a key record expired): build the order again from now.
+        _backoff(attempt=attempt, deadline=deadline)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def order_publish(*, order_id: str) -> bool:

@@ -14,7 +14,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cart.identity import cart_id_from_request
+from cart.identity import CART_HEADER_NAME, cart_cookie_set, cart_id_for, cart_id_from_request
 from cloudcart.errors import InvalidIdempotencyKey
 from cloudcart.money import parse_amount
 from cloudcart.openapi import (
@@ -25,14 +25,12 @@ from cloudcart.openapi import (
     THROTTLED,
     errors,
 )
-from cloudcart.throttling import throttle_writes
+from cloudcart.throttling import write_limit
 from orders.selectors import order_get
 from orders.serializers import ORDER_EXAMPLE, OrderSerializer, order_data
 from orders.services import LineRequest, order_place
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-# Keys of clients without a cart share one scope; see docs/api.md ("Idempotency-Key").
-ANONYMOUS_SCOPE = "anonymous"
 
 
 @extend_schema_field(
@@ -124,22 +122,25 @@ _REPLAYED = OpenApiParameter(
                 "bad_request",
             ),
             **CSRF_FAILED,
-            409: errors(409, "total_mismatch", "out_of_stock"),
+            409: errors(409, "total_mismatch", "out_of_stock", "cart_checked_out"),
             422: errors(422, "idempotency_key_reused"),
             **THROTTLED,
         },
     )
 )
-@throttle_writes(scope="checkout")
 class CheckoutView(APIView):
     """Place an order from `items` (or, without `items`, from the caller's cart).
 
     `{"items": [{"id": "1", "qty": 2}], "total": "399.98"}`: `total` is optional and only
     checked. Answers 202 with `Location: /orders/{id}` and the order (status PENDING); the worker
-    then CONFIRMS or REJECTS it. Send an `Idempotency-Key` header to retry safely.
+    then CONFIRMS or REJECTS it. Send an `Idempotency-Key` header to retry safely: keys belong to
+    the client (its cart id, or the signed-in customer); a client with neither gets a fresh cart
+    id with the answer (cookie and `X-Cart-Id`), which its retries must send back. Checkouts are
+    limited per client (THROTTLE_RATES "checkout"), counted inside the order's own transaction.
     """
 
     private_answers = True  # one client's answer: Cache-Control: private, no-store
+    write_scope = "checkout"
 
     class Input(serializers.Serializer):
         items = serializers.ListField(
@@ -163,20 +164,28 @@ class CheckoutView(APIView):
         lines = None
         if "items" in data:
             lines = [LineRequest(product_id=line["id"], qty=line["qty"]) for line in data["items"]]
-        cart_id = cart_id_from_request(request)
+        # Every checkout has a client identity: a client without one gets a fresh cart id now (its
+        # first checkout cannot have been counted yet, so there is no throttle count to bump).
+        known = cart_id_from_request(request) is not None
+        cart_id = cart_id_for(request)
         placement = order_place(
             lines=lines,
             client_total_cents=data.get("total"),
             cart_id=cart_id,
             idempotency_key=key,
-            idempotency_scope=cart_id or ANONYMOUS_SCOPE,
+            idempotency_scope=cart_id,
             request_id=getattr(request._request, "request_id", None),
             email=data.get("email"),
+            throttle=write_limit(scope=self.write_scope) if known else None,
         )
         headers = {"Location": f"/orders/{placement.order_id}"}
         if placement.replayed:
             headers["Idempotent-Replayed"] = "true"
-        return Response(placement.body, status=placement.status_code, headers=headers)
+        response = Response(placement.body, status=placement.status_code, headers=headers)
+        if not known:
+            cart_cookie_set(response, cart_id)
+            response[CART_HEADER_NAME] = cart_id
+        return response
 
 
 @extend_schema_view(

@@ -7,6 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from rest_framework.test import APIClient
+
+from cart.identity import CART_COOKIE_NAME
 
 from orders.models import IdempotencyKey, Order
 from orders.services import idempotency_scoped_key
@@ -78,8 +81,10 @@ def test_keys_are_scoped_to_the_client(api, item):
 def test_an_expired_key_is_free_again(api, item):
     key = str(uuid.uuid4())
     body = {"items": [{"id": item.id, "qty": 1}]}
-    first = checkout(api, body, key).json()["id"]
-    record = IdempotencyKey.get(idempotency_scoped_key(scope="anonymous", key=key))
+    answer = checkout(api, body, key)
+    first = answer.json()["id"]
+    # A client with no cart was given one: its id is the key's scope (and the client keeps it).
+    record = IdempotencyKey.get(idempotency_scoped_key(scope=answer.cookies[CART_COOKIE_NAME].value, key=key))
     # moto never deletes TTL items (and DynamoDB may take days): the code must ignore them itself.
     record.update(actions=[IdempotencyKey.expires_at.set(datetime.now(UTC) - timedelta(seconds=1))])
 
@@ -93,9 +98,10 @@ def test_twenty_concurrent_requests_with_one_key_make_one_order(web, item):
     key = str(uuid.uuid4())
     body = {"items": [{"id": item.id, "qty": 3}], "total": "75.00"}
     before = order_count()
+    headers = {"Idempotency-Key": key, "X-Cart-Id": uuid.uuid4().hex}
 
     def post(_):
-        return requests.post(f"{web.url}/checkout", json=body, headers={"Idempotency-Key": key}, timeout=60)
+        return requests.post(f"{web.url}/checkout", json=body, headers=headers, timeout=60)
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         responses = list(pool.map(post, range(20)))
@@ -108,3 +114,36 @@ def test_twenty_concurrent_requests_with_one_key_make_one_order(web, item):
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 19
     assert order_count() == before + 1
     assert Order.get(responses[0].json()["id"]).total_cents == 7500
+
+
+def test_clients_without_a_cart_never_share_a_key(item):
+    """Two clients with no identity send one key and one body: each gets its own order."""
+    key = "order-1"
+    body = {"items": [{"id": item.id, "qty": 1}]}
+    alice, bob = APIClient(), APIClient()
+
+    first = checkout(alice, body, key)
+    second = checkout(bob, body, key)
+
+    assert first.status_code == second.status_code == 202
+    assert first.json()["id"] != second.json()["id"]
+    assert "Idempotent-Replayed" not in second
+    # Each got an identity of its own, and its retry with the key replays its own order.
+    assert first.cookies[CART_COOKIE_NAME].value != second.cookies[CART_COOKIE_NAME].value
+    again = checkout(alice, body, key)
+    assert again.json()["id"] == first.json()["id"]
+    assert again["Idempotent-Replayed"] == "true"
+
+
+def test_no_client_can_block_another_clients_key(item):
+    """A key taken first by someone else, with another body, is no 422 for its owner."""
+    key = "checkout-42"
+    mallory = checkout(APIClient(), {"items": [{"id": item.id, "qty": 9}]}, key)
+    assert mallory.status_code == 202
+
+    alice = APIClient()
+    mine = checkout(alice, {"items": [{"id": item.id, "qty": 1}]}, key, HTTP_X_CART_ID="a" * 40)
+    assert mine.status_code == 202, mine.json()
+    assert mine.json()["id"] != mallory.json()["id"]
+    assert "Idempotent-Replayed" not in mine
+    assert checkout(APIClient(), {"items": [{"id": item.id, "qty": 1}]}, key).status_code == 202
