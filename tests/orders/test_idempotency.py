@@ -10,7 +10,6 @@ import requests
 from rest_framework.test import APIClient
 
 from cart.identity import CART_COOKIE_NAME
-
 from orders.models import IdempotencyKey, Order
 from orders.services import idempotency_scoped_key
 from tests.orders.support import order_count
