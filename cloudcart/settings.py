@@ -344,38 +344,44 @@ if not ORDERS_QUEUE_URL and SQS_ENDPOINT_URL:
 # --- Notifications: order events on SNS, e-mail receipts through SES (notifications/) ------
 # SNS and SES may be served apart from the rest (a test points SES at a dead port); default: the same.
 SNS_ENDPOINT_URL = env.str("SNS_ENDPOINT_URL", default="") or AWS_ENDPOINT_URL
+# Where SES is (and, locally, where `manage.py outbox` reads moto's record of sent e-mails).
 SES_ENDPOINT_URL = env.str("SES_ENDPOINT_URL", default="") or AWS_ENDPOINT_URL
 # One "sent" marker per order, state and channel (notifications.models.NotificationMarker).
 NOTIFICATIONS_TABLE = env.str("NOTIFICATIONS_TABLE", default=f"{TABLE_PREFIX}notifications")
 # Notifications travel on their own queue (and DLQ), so a slow or failing SES never delays orders.
 NOTIFICATIONS_QUEUE_NAME = env.str("NOTIFICATIONS_QUEUE_NAME", default=f"{QUEUE_PREFIX}notifications")
 NOTIFICATIONS_DLQ_NAME = env.str("NOTIFICATIONS_DLQ_NAME", default=f"{QUEUE_PREFIX}notifications-dlq")
+# Real AWS: the stack sets the queue's URL. Locally (moto) it is derived from the endpoint.
 NOTIFICATIONS_QUEUE_URL = env.str("NOTIFICATIONS_QUEUE_URL", default="")
 if not NOTIFICATIONS_QUEUE_URL and SQS_ENDPOINT_URL:
     NOTIFICATIONS_QUEUE_URL = f"{SQS_ENDPOINT_URL.rstrip('/')}/123456789012/{NOTIFICATIONS_QUEUE_NAME}"
 NOTIFICATIONS_MAX_RECEIVES = 5
-# The notify task's hard limit; a claimed send older than this belongs to a dead attempt. The
-# queue's visibility timeout covers the longest retry countdown plus a run (bootstrap checks it).
+# The notify task's hard limit; a claimed send older than this (plus 5 s) belongs to a dead attempt.
 NOTIFY_TASK_TIME_LIMIT = env.int("NOTIFY_TASK_TIME_LIMIT", default=30)
+# Retries after SES/SNS throttling or outage back off exponentially up to this many seconds...
 NOTIFY_RETRY_BACKOFF_MAX = env.int("NOTIFY_RETRY_BACKOFF_MAX", default=60)
+# ...this many times; then the message is received NOTIFICATIONS_MAX_RECEIVES more times and dead-lettered.
 NOTIFY_MAX_RETRIES = env.int("NOTIFY_MAX_RETRIES", default=10)
+# Above the longest retry countdown plus a run: a retried task waits unacked in the worker.
 NOTIFICATIONS_VISIBILITY_TIMEOUT = env.int(
     "NOTIFICATIONS_VISIBILITY_TIMEOUT", default=NOTIFY_RETRY_BACKOFF_MAX + 2 * NOTIFY_TASK_TIME_LIMIT
 )
 # The SNS topic every order state change is published to. Locally (moto) its ARN is derived.
 ORDER_EVENTS_TOPIC_NAME = env.str("ORDER_EVENTS_TOPIC_NAME", default=f"{QUEUE_PREFIX}order-events")
+# Real AWS: the stack sets the topic's ARN (the events schema: docs/events.md).
 ORDER_EVENTS_TOPIC_ARN = env.str("ORDER_EVENTS_TOPIC_ARN", default="")
 if not ORDER_EVENTS_TOPIC_ARN and SNS_ENDPOINT_URL:
     ORDER_EVENTS_TOPIC_ARN = f"arn:aws:sns:{AWS_REGION}:123456789012:{ORDER_EVENTS_TOPIC_NAME}"
-# Who receipts come from (an SES-verified identity), the shop's name in them, and the base URL
-# of the order link. Production has no defaults (the stack sets both): without them e-mails fail
-# loudly in the notify task (to its DLQ), while web and the order worker still run.
+# Who receipts come from (an SES-verified identity). Production has no default (the stack sets
+# it): without it e-mails fail loudly in the notify task (to its DLQ); orders are unaffected.
 NOTIFICATIONS_SENDER = env.str(
     "NOTIFICATIONS_SENDER", default="" if IS_PRODUCTION else "CloudCart <orders@cloudcart.example>"
 )
+# The base URL of the order link in e-mails (`{SHOP_URL}/orders/{id}`); the stack sets the API's URL.
 SHOP_URL = env.str(
     "SHOP_URL", default="" if IS_PRODUCTION else f"http://127.0.0.1:{env.str('WEB_PORT', default='8000')}"
 )
+# The shop's name in e-mail subjects and bodies.
 SHOP_NAME = env.str("SHOP_NAME", default="CloudCart")
 # SES configuration set (sending events, reputation metrics); empty: none (moto, local).
 SES_CONFIGURATION_SET = env.str("SES_CONFIGURATION_SET", default="")

@@ -214,7 +214,9 @@ def _send_once(*, order_id: str, key: str, existing, send, at_most_once: bool) -
         message_id = send()
     except Exception as exc:
         kind = send_failure_kind(exc)
-        if kind == REFUSED:
+        # An event the topic refuses (a policy or configuration error) is retried into the DLQ and
+        # its alarm; an e-mail SES refuses for good (a rejected address) would only be refused again.
+        if kind == REFUSED and at_most_once:
             _settle(
                 order_id=order_id, key=key, token=token, state=NotificationMarker.REFUSED, detail=str(exc)
             )

@@ -1,6 +1,7 @@
 """Helpers for notification tests: the order events (an SQS queue subscribed to the topic), the
 e-mails moto's SES accepted, the notifications queue, and an SES endpoint that is down or hangs."""
 
+import base64
 import json
 import socket
 import threading
@@ -149,3 +150,16 @@ class SesStandIn:
     def close(self) -> None:
         self._closing = True
         self.sock.close()
+
+
+def notify_messages_take() -> list[str]:
+    """Take every visible message off the notifications queue: the order ids of `notify_order` tasks."""
+    sqs, url, found = aws.client("sqs"), settings.NOTIFICATIONS_QUEUE_URL, []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            envelope = json.loads(base64.b64decode(message["Body"]))
+            assert envelope["headers"]["task"] == "notifications.tasks.notify_order"
+            args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
+            found.append(args[0])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found

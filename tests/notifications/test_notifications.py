@@ -12,9 +12,10 @@ from notifications.emails import order_email_render
 from notifications.models import NotificationMarker
 from notifications.services import NotifyRetryLater, order_notifications_send, send_failure_kind
 from orders.models import Order
-from orders.services import LineRequest, order_place, order_process
+from orders.services import LineRequest, order_fail, order_place, order_process
+from orders.tasks import process_order
 from tests.aws_env import free_port
-from tests.notifications.support import EventsInbox, emails_to, markers, new_address
+from tests.notifications.support import EventsInbox, emails_to, markers, new_address, notify_messages_take
 
 
 @pytest.fixture(scope="module")
@@ -238,3 +239,27 @@ def test_checkout_stores_a_guest_email_and_refuses_a_bad_one(api, make_product):
     assert "email" not in accepted.json()  # the order's page never shows the address
     assert refused.status_code == 400
     assert refused.json()["code"] == "invalid" and "email" in refused.json()["errors"]
+
+
+def test_every_order_message_for_a_final_order_enqueues_its_notifications(make_product):
+    """A worker that dies between the order's transaction and the enqueue leaves its message
+    unacked: the redelivery finds the order final and must enqueue the notifications then."""
+    order_id = place((make_product(stock=3), 1))
+    order_process(order_id=order_id)  # final, as if the worker died right after its transaction
+    notify_messages_take()
+
+    process_order.run(order_id)  # the task's body, as the redelivered message runs it
+
+    assert notify_messages_take() == [order_id]
+
+
+def test_checkout_and_failing_an_order_enqueue_its_notifications(make_product):
+    order_id = place((make_product(stock=3), 1))
+    assert order_id in notify_messages_take()  # placed
+
+    order_fail(order_id=order_id)
+
+    assert notify_messages_take() == [order_id]
+    order_notifications_send(order_id=order_id)
+    assert markers(order_id)["FAILED#sns"].state == "SENT"
+    assert "FAILED#email" not in markers(order_id)  # no e-mail for an internal failure
