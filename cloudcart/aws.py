@@ -1,7 +1,8 @@
 """The one place that turns settings into AWS clients and PynamoDB connection settings.
 
 Every process builds its clients once and reuses them; nothing here is built per request.
-Only `AWS_ENDPOINT_URL` differs between moto (local, tests) and real AWS (production).
+Only endpoints differ between the local servers (tests, `make run`) and real AWS (production):
+`AWS_ENDPOINT_URL` for every service, `DYNAMODB_ENDPOINT_URL`/`SQS_ENDPOINT_URL` where one has its own.
 """
 
 import collections
@@ -42,7 +43,7 @@ TRANSIENT_ERROR_CODES = frozenset(
 class DynamoMeta:
     """Base for every PynamoDB model's `Meta`: endpoint, region, credentials and time limits."""
 
-    host = settings.AWS_ENDPOINT_URL
+    host = settings.DYNAMODB_ENDPOINT_URL
     region = settings.AWS_REGION
     aws_access_key_id = settings.AWS_ACCESS_KEY_ID
     aws_secret_access_key = settings.AWS_SECRET_ACCESS_KEY
@@ -60,8 +61,8 @@ def client(service_name: str, *, max_attempts: int | None = None):
     `max_attempts` overrides the SDK's retries: 1 for a call that must not be repeated blindly
     (an SES send whose answer timed out may have been sent).
     """
-    # A service may have its own endpoint setting (SQS_ENDPOINT_URL, COGNITO_ENDPOINT_URL for
-    # cognito-idp); otherwise AWS_ENDPOINT_URL.
+    # A service may have its own endpoint setting (DYNAMODB_ENDPOINT_URL, SQS_ENDPOINT_URL,
+    # COGNITO_ENDPOINT_URL for cognito-idp); otherwise AWS_ENDPOINT_URL.
     own_setting = f"{service_name.split('-')[0].upper()}_ENDPOINT_URL"
     endpoint_url = getattr(settings, own_setting, None) or settings.AWS_ENDPOINT_URL
     return boto3.session.Session().client(

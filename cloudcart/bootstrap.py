@@ -39,16 +39,21 @@ def ttl_attribute_name(model) -> str | None:
 
 
 def endpoint_wait(*, timeout_seconds: float) -> None:
-    """Wait until DynamoDB answers (moto may still be starting when the other processes start)."""
+    """Wait until DynamoDB and SQS answer (the local servers start beside the other processes,
+    and DynamoDB Local's JVM takes a few seconds)."""
     deadline = time.monotonic() + timeout_seconds
-    while True:
-        try:
-            aws.client("dynamodb").list_tables(Limit=1)
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    for probe in (
+        lambda: aws.client("dynamodb").list_tables(Limit=1),
+        lambda: aws.client("sqs").list_queues(MaxResults=1),
+    ):
+        while True:
+            try:
+                probe()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
 
 def tables_create() -> list[str]:

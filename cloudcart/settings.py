@@ -98,8 +98,9 @@ REST_FRAMEWORK = {
 }
 
 # --- AWS (read in one place: cloudcart.aws) -----------------------------------------------
-# Locally everything is served by moto's standalone server; in production leave the endpoint
-# empty and boto3 finds the real service and the task role's credentials.
+# Locally moto's standalone server serves SQS, S3, Cognito, SNS and SES, and AWS's DynamoDB Local
+# serves DynamoDB on its own port (deploy/local/); in production leave the endpoints empty and
+# boto3 finds the real services and the task role's credentials.
 AWS_ENDPOINT_URL = (
     env.str("AWS_ENDPOINT_URL", default="" if IS_PRODUCTION else "http://127.0.0.1:4566") or None
 )
@@ -110,6 +111,22 @@ AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="" if IS_PRODUC
 AWS_CONNECT_TIMEOUT = env.float("AWS_CONNECT_TIMEOUT", default=1.0)
 AWS_READ_TIMEOUT = env.float("AWS_READ_TIMEOUT", default=3.0)
 AWS_MAX_RETRIES = env.int("AWS_MAX_RETRIES", default=1)
+# Which local server is DynamoDB: "dynamodb-local" (AWS's DynamoDB Local, deploy/local/) or "moto"
+# (moto's server, its DynamoDB requests serialized) for anyone who cannot or will not use AWS's.
+LOCAL_DYNAMODB = env.str("LOCAL_DYNAMODB", default="dynamodb-local")
+if LOCAL_DYNAMODB not in ("dynamodb-local", "moto"):
+    raise ValueError(f"LOCAL_DYNAMODB must be dynamodb-local or moto, not {LOCAL_DYNAMODB!r}")
+DYNAMODB_LOCAL_PORT = env.int("DYNAMODB_LOCAL_PORT", default=4700)
+_dynamodb_local_url = (
+    AWS_ENDPOINT_URL if LOCAL_DYNAMODB == "moto" else f"http://127.0.0.1:{DYNAMODB_LOCAL_PORT}"
+)
+# DynamoDB's own endpoint (PynamoDB models' host, the boto3 dynamodb client), under botocore's name
+# so every AWS tool in this environment agrees. Unset: DynamoDB Local at 127.0.0.1:DYNAMODB_LOCAL_PORT
+# (moto's AWS_ENDPOINT_URL with LOCAL_DYNAMODB=moto); in production, AWS.
+DYNAMODB_ENDPOINT_URL = (
+    env.str("AWS_ENDPOINT_URL_DYNAMODB", default="" if IS_PRODUCTION else _dynamodb_local_url)
+    or AWS_ENDPOINT_URL
+)
 # Count the AWS calls each request makes (cloudcart.aws.aws_calls_counted) and answer them in an
 # `X-AWS-Calls: dynamodb=2, sqs=1` header and the access log: on in tests and `make bench`.
 AWS_CALL_COUNTING = env.bool("AWS_CALL_COUNTING", default=False)

@@ -1,7 +1,8 @@
-"""Point this test session at its own moto server and table prefix before Django reads settings.
+"""Point this test session at its own local AWS servers and table prefix before Django reads settings.
 
 Loaded with `-p tests.aws_env` (see pyproject.toml) because pytest-django imports the settings
-before any conftest runs. The server itself is started by the `moto_server` fixture in conftest.
+before any conftest runs. The servers are started by the `moto_server` fixture in conftest:
+moto for everything but DynamoDB, which is DynamoDB Local unless LOCAL_DYNAMODB=moto.
 """
 
 import os
@@ -20,6 +21,10 @@ MOTO_URL = f"http://127.0.0.1:{MOTO_PORT}"
 
 os.environ["DJANGO_ENV"] = "local"
 os.environ["AWS_ENDPOINT_URL"] = MOTO_URL
+LOCAL_DYNAMODB = os.environ.setdefault("LOCAL_DYNAMODB", "dynamodb-local")
+DYNAMODB_PORT = free_port() if LOCAL_DYNAMODB == "dynamodb-local" else None
+os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = f"http://127.0.0.1:{DYNAMODB_PORT}" if DYNAMODB_PORT else MOTO_URL
+os.environ.pop("DYNAMODB_LOCAL_PORT", None)
 os.environ["AWS_ACCESS_KEY_ID"] = "test"
 os.environ["AWS_SECRET_ACCESS_KEY"] = "test"
 os.environ["AWS_REGION"] = "us-east-1"

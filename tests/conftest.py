@@ -11,17 +11,24 @@ from cloudcart.bootstrap import aws_bootstrap
 from tests import aws_env
 from tests.accounts.support import access_token_for, email_new, user_create
 from tests.aws_env import free_port
-from tests.processes import Gunicorn, MotoServer
+from tests.processes import Gunicorn, LocalAws
 
 
 @pytest.fixture(scope="session", autouse=True)
-def moto_server():
-    """moto's standalone server over real HTTP for the whole session, with our tables in it."""
-    server = MotoServer(aws_env.MOTO_PORT)
-    server.start()
+def local_aws():
+    """The local AWS servers over real HTTP for the whole session (DynamoDB Local + moto), with
+    our tables and queues in them."""
+    servers = LocalAws(moto_port=aws_env.MOTO_PORT, dynamodb_port=aws_env.DYNAMODB_PORT)
+    servers.start()
     aws_bootstrap(wait_seconds=30)
-    yield server
-    server.stop()
+    yield servers
+    servers.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_server(local_aws):
+    """moto's server (SQS, S3, Cognito, SNS, SES; DynamoDB too with LOCAL_DYNAMODB=moto)."""
+    return local_aws.moto
 
 
 @pytest.fixture
@@ -64,8 +71,8 @@ def make_product():
 
 
 @pytest.fixture(scope="session")
-def web(moto_server):
-    """The app under real gunicorn (DEBUG off), talking to the session's moto server."""
+def web(local_aws):
+    """The app under real gunicorn (DEBUG off), talking to the session's local AWS servers."""
     server = Gunicorn(free_port(), name="web")
     yield server
     server.stop()

@@ -1,6 +1,5 @@
-"""Start and stop the real processes tests run against: moto's server and gunicorn."""
+"""Start and stop the real processes tests run against: the local AWS servers, gunicorn, Celery."""
 
-import ctypes
 import os
 import signal
 import subprocess
@@ -10,13 +9,9 @@ from pathlib import Path
 
 import requests
 
+from deploy.local.process import die_with_parent
+
 ROOT = Path(__file__).resolve().parent.parent
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """Runs in the child before exec: the kernel kills it if the test session dies first."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def wait_http(url: str, *, timeout: float = 30.0, process: subprocess.Popen | None = None) -> None:
@@ -43,7 +38,8 @@ def spawn(args: list[str], *, env: dict | None = None, log_name: str | None = No
         env={**os.environ, **(env or {})},
         stdout=output,
         stderr=subprocess.STDOUT,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads yet when tests spawn
+        # The kernel kills the child if the test session dies first.
+        preexec_fn=die_with_parent,  # noqa: PLW1509 - no threads yet when tests spawn
         start_new_session=True,
     )
 
@@ -64,22 +60,100 @@ def stop(process: subprocess.Popen, *, sig: int = signal.SIGTERM, timeout: float
 class MotoServer:
     """moto's standalone server on a fixed port; stoppable and restartable for outage tests."""
 
-    def __init__(self, port: int) -> None:
+    name = "moto"
+
+    def __init__(self, port: int, *, log_name: str = "moto") -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+        self.log_name = log_name
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> None:
+    def spawn(self) -> None:
         self.process = spawn(
             # moto with DynamoDB requests serialized: see deploy/local/moto_serialized.py for why.
             [sys.executable, "-m", "deploy.local.moto_serialized", "-H", "127.0.0.1", "-p", str(self.port)],
-            log_name="moto",
+            log_name=self.log_name,
         )
+
+    def wait(self) -> None:
         wait_http(f"{self.url}/moto-api/", process=self.process)
+
+    def start(self) -> None:
+        self.spawn()
+        self.wait()
 
     def stop(self) -> None:
         if self.process is not None:
             stop(self.process)
+
+
+class DynamoDBLocal:
+    """AWS's DynamoDB Local (deploy/local/dynamodb_local.py) on a fixed port, all data in memory."""
+
+    name = "dynamodb-local"
+
+    def __init__(self, port: int, *, log_name: str = "dynamodb-local") -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_name = log_name
+        self.process: subprocess.Popen | None = None
+
+    def spawn(self) -> None:
+        self.process = spawn(
+            [sys.executable, "-m", "deploy.local.dynamodb_local", "run", "--port", str(self.port)],
+            log_name=self.log_name,
+        )
+
+    def wait(self) -> None:
+        # Any HTTP answer means the JVM serves (it answers a bare GET with 400).
+        wait_http(self.url, timeout=60, process=self.process)
+
+    def start(self) -> None:
+        self.spawn()
+        self.wait()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+
+class LocalAws:
+    """The local AWS servers: moto for SQS/S3/Cognito/SNS/SES and, unless LOCAL_DYNAMODB=moto,
+    DynamoDB Local for DynamoDB. `env` points a process at them; both start side by side."""
+
+    def __init__(self, *, moto_port: int, dynamodb_port: int | None, log_prefix: str = "") -> None:
+        self.moto = MotoServer(moto_port, log_name=f"{log_prefix}moto")
+        self.dynamodb = (
+            DynamoDBLocal(dynamodb_port, log_name=f"{log_prefix}dynamodb-local") if dynamodb_port else None
+        )
+        self.servers = [self.moto, *([self.dynamodb] if self.dynamodb else [])]
+        self.env = {
+            "AWS_ENDPOINT_URL": self.moto.url,
+            "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.url if self.dynamodb else self.moto.url,
+        }
+
+    @classmethod
+    def on_free_ports(cls, *, log_prefix: str) -> "LocalAws":
+        """A second local AWS beside the session's (same LOCAL_DYNAMODB choice), e.g. to stop it."""
+        from tests.aws_env import DYNAMODB_PORT, free_port
+
+        return cls(
+            moto_port=free_port(), dynamodb_port=free_port() if DYNAMODB_PORT else None, log_prefix=log_prefix
+        )
+
+    @property
+    def pids(self) -> list[int]:
+        return [server.process.pid for server in self.servers if server.process is not None]
+
+    def start(self) -> None:
+        for server in self.servers:
+            server.spawn()
+        for server in self.servers:
+            server.wait()
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
 
 
 class Gunicorn:

@@ -28,7 +28,9 @@ def test_unreachable_dynamodb_gives_503_with_retry_after_quickly():
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     closed_port = closed.getsockname()[1]
-    server = Gunicorn(free_port(), env={"AWS_ENDPOINT_URL": f"http://127.0.0.1:{closed_port}"}, name="outage")
+    closed_url = f"http://127.0.0.1:{closed_port}"
+    env = {"AWS_ENDPOINT_URL": closed_url, "AWS_ENDPOINT_URL_DYNAMODB": closed_url}
+    server = Gunicorn(free_port(), env=env, name="outage")
     try:
         for path in ["/products/1", "/products", "/categories/books", "/readyz"]:
             started = time.monotonic()

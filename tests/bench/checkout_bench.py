@@ -37,7 +37,7 @@ from catalog.services import product_build  # noqa: E402
 from cloudcart.bootstrap import aws_bootstrap  # noqa: E402
 from orders.models import Order  # noqa: E402
 from tests.aws_env import free_port  # noqa: E402
-from tests.processes import ROOT, CeleryProcess, Gunicorn, MotoServer  # noqa: E402
+from tests.processes import ROOT, CeleryProcess, Gunicorn, LocalAws  # noqa: E402
 
 RESULTS = ROOT / "tests" / "bench" / "results" / "checkout.json"
 PRODUCT_ID = "bench-1"
@@ -97,7 +97,7 @@ def wait_final(order_ids: list[str], *, timeout: float) -> dict[str, Order]:
 
 
 def run_one(*, workers: int, rate: float, seconds: float) -> dict:
-    moto = MotoServer(aws_env.MOTO_PORT)
+    moto = LocalAws(moto_port=aws_env.MOTO_PORT, dynamodb_port=aws_env.DYNAMODB_PORT)
     moto.start()
     web = worker = None
     try:

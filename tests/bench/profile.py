@@ -17,7 +17,7 @@ from tests import aws_env  # noqa: F401 - a free moto port and the AWS environme
 os.environ["DJANGO_SETTINGS_MODULE"] = "tests.bench.settings"
 os.environ["CATALOG_CACHE_SECONDS"] = os.environ.get("BENCH_CACHE_SECONDS", "5")
 
-from tests.processes import ROOT, MotoServer  # noqa: E402
+from tests.processes import ROOT, LocalAws  # noqa: E402
 
 DEFAULT_PATHS = ["/_bench/constant", "/products/1", "/products?limit=20", "/categories/electronics?limit=20"]
 
@@ -45,7 +45,7 @@ def main(argv=None) -> None:
     parser.add_argument("--all-frames", action="store_true", help="show library frames too")
     opts = parser.parse_args(argv)
 
-    moto = MotoServer(aws_env.MOTO_PORT)
+    moto = LocalAws(moto_port=aws_env.MOTO_PORT, dynamodb_port=aws_env.DYNAMODB_PORT)
     moto.start()
     try:
         subprocess.run([sys.executable, "manage.py", "bootstrap_aws"], cwd=ROOT, check=True)

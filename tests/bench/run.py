@@ -40,7 +40,7 @@ os.environ["THROTTLE_CHECKOUT_RATE"] = "100000000/min"
 
 import requests  # noqa: E402
 
-from tests.processes import ROOT, Gunicorn, MotoServer, spawn, stop  # noqa: E402
+from tests.processes import ROOT, Gunicorn, LocalAws, spawn, stop  # noqa: E402
 
 RESULTS_DIR = ROOT / "tests" / "bench" / "results"
 WRK_SCRIPT = ROOT / "tests" / "bench" / "wrk.lua"
@@ -458,11 +458,11 @@ def run(opts) -> dict:
     load_before = os.getloadavg()
     processes = []
     pipeline = None
-    moto = MotoServer(aws_env.MOTO_PORT)
+    moto = LocalAws(moto_port=aws_env.MOTO_PORT, dynamodb_port=aws_env.DYNAMODB_PORT)
     try:
-        print(f"moto on :{moto.port}, tables prefixed {os.environ['TABLE_PREFIX']}", flush=True)
+        print(f"local AWS {moto.env}, tables prefixed {os.environ['TABLE_PREFIX']}", flush=True)
         moto.start()
-        processes.append(moto.process)
+        processes.extend(server.process for server in moto.servers)
         subprocess.run([sys.executable, "manage.py", "bootstrap_aws"], cwd=ROOT, check=True)
         seeding = {"small": seed(SMALL_CATALOG)}
         print(f"seeded {SMALL_CATALOG}: {seeding['small']}", flush=True)

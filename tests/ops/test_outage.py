@@ -1,8 +1,9 @@
-"""moto stopped mid-run: bounded 503s with Retry-After everywhere, then recovery without restarts.
+"""AWS stopped mid-run: bounded 503s with Retry-After everywhere, then recovery without restarts.
 
-Runs on its own moto + gunicorn + Celery worker on other ports, so the session's moto is untouched.
-moto keeps its state in memory: after the restart the tables and queues are bootstrapped and the
-catalog seeded again, as an operator would after losing a local endpoint. The same gunicorn and
+Runs on its own local AWS servers (DynamoDB Local + moto) + gunicorn + Celery worker on other
+ports, so the session's servers are untouched. Both keep their state in memory: after the restart
+the tables and queues are bootstrapped and the catalog seeded again, as an operator would after
+losing a local endpoint. The same gunicorn and
 worker processes must then serve and drain the queue. The timings are printed (pytest -s).
 """
 
@@ -18,7 +19,7 @@ import pytest
 import requests
 
 from tests.aws_env import free_port
-from tests.processes import ROOT, CeleryProcess, Gunicorn, MotoServer
+from tests.processes import ROOT, CeleryProcess, Gunicorn, LocalAws
 
 # Generous: AWS calls have a 1 s connect timeout, a 3 s read timeout and one retry.
 BOUND_SECONDS = 15
@@ -103,28 +104,27 @@ def _assert_unavailable(requests_to_make, *, label: str) -> None:
 
 @pytest.fixture
 def outage_stack():
-    port = free_port()
+    aws = LocalAws.on_free_ports(log_prefix="outage-")
     # No catalog read cache: within its 2 s bound it would (rightly) answer from memory, and this
     # test is about what the AWS path does.
-    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "CATALOG_CACHE_SECONDS": "0"}
-    moto = MotoServer(port)
-    moto.start()
+    env = {**aws.env, "CATALOG_CACHE_SECONDS": "0"}
+    aws.start()
     web = worker = None
     try:
         _bootstrap(env)
         web = Gunicorn(free_port(), env=env, name="outage-web")
         worker = CeleryProcess("worker", concurrency=1, env=env, name="outage-worker")
-        yield moto, web, worker, env
+        yield aws, web, worker, env
     finally:
         for process in (worker, web):
             if process is not None:
                 process.stop()
-        moto.stop()
+        aws.stop()
 
 
 @pytest.mark.slow
-def test_moto_stopped_mid_run_then_back(outage_stack):
-    moto, web, worker, env = outage_stack
+def test_aws_stopped_mid_run_then_back(outage_stack):
+    aws, web, worker, env = outage_stack
     for method, url, kwargs in _aws_backed_requests(web.url)[:-2]:
         response, _ = _timed(method, url, **kwargs)
         assert response.status_code in (200, 202), (method, url, response.text)
@@ -139,24 +139,26 @@ def test_moto_stopped_mid_run_then_back(outage_stack):
     gunicorn_pid, worker_pid = web.process.pid, worker.process.pid
 
     # --- AWS hangs (accepts connections, never answers): the timeouts bound every answer ------
-    os.kill(moto.process.pid, signal.SIGSTOP)
+    for pid in aws.pids:
+        os.kill(pid, signal.SIGSTOP)
     try:
         hung = [
             r for r in _aws_backed_requests(web.url) if r[1].endswith(("/products/1", "/readyz", "/checkout"))
         ]
         _assert_unavailable(hung, label="hung")
     finally:
-        os.kill(moto.process.pid, signal.SIGCONT)
+        for pid in aws.pids:
+            os.kill(pid, signal.SIGCONT)
 
     # --- AWS gone -----------------------------------------------------------------------------
-    moto.stop()
+    aws.stop()
     _assert_unavailable(_aws_backed_requests(web.url), label="refused")
     assert requests.get(f"{web.url}/healthz", timeout=5).status_code == 200
     time.sleep(3)  # let the worker's polls fail against the dead endpoint for a while
     assert worker.process.poll() is None, worker.log()[-3000:]
 
-    # --- AWS back (empty: moto's state was in memory) -----------------------------------------
-    moto.start()
+    # --- AWS back (empty: the servers' state was in memory) ------------------------------------
+    aws.start()
     started = time.monotonic()
     _bootstrap(env)
     timings["rebootstrap_s"] = round(time.monotonic() - started, 2)
