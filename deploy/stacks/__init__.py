@@ -1,4 +1,4 @@
-"""The CloudCart CDK app: one stack composed of one construct per resource group."""
+"""The CloudCart CDK app: the app stack (one construct per resource group) and its pipeline."""
 
 import os
 
@@ -6,8 +6,9 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from deploy.stacks.cloudcart_stack import CloudCartStack
+from deploy.stacks.pipeline import PipelineConfig, PipelineStack
 
-__all__ = ["CloudCartStack", "app_build"]
+__all__ = ["CloudCartStack", "PipelineStack", "app_build"]
 
 
 def app_build(*, outdir: str | None = None, context: dict | None = None) -> cdk.App:
@@ -25,8 +26,19 @@ def app_build(*, outdir: str | None = None, context: dict | None = None) -> cdk.
         # The SES identity receipts are sent from: a domain, or one address.
         email_identity=app.node.try_get_context("emailIdentity") or "example.com",
         env=cdk.Environment(region=region),
-        description="CloudCart: Django API on ECS Fargate, DynamoDB, SQS (issue 6)",
+        description="CloudCart: Django API on ECS Fargate, DynamoDB, SQS",
     )
+    # The delivery pipeline, only when its context names a source: without it (make synth, the
+    # tests, a plain `cdk deploy`) nothing here needs an account or a connection.
+    pipeline = PipelineConfig.from_context(app.node)
+    if pipeline:
+        PipelineStack(
+            app,
+            "CloudCartPipeline",
+            config=pipeline,
+            env=cdk.Environment(account=pipeline.pipeline_account, region=pipeline.pipeline_region),
+            description="CloudCart's delivery pipeline: test, staging, approval, production",
+        )
     # Synthesis fails on any finding not acknowledged with a reason (cdk-nag v3 = CDK validations).
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app

@@ -39,16 +39,20 @@ class CloudCartStack(Stack):
         email_identity: str = "example.com",
         image: ecs.ContainerImage | None = None,
         nat_gateways: int = 1,
+        alarm_email: str | None = None,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        alarm_email = CfnParameter(
+        # A parameter, so `cdk deploy --parameters AlarmEmail=...` sets it; a pipeline cannot
+        # pass parameters, so it gives the address here and it becomes the default.
+        alarm_email_parameter = CfnParameter(
             self,
             "AlarmEmail",
             type="String",
             description="Where CloudWatch alarms are sent (confirm the subscription email).",
             allowed_pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
             constraint_description="an email address",
+            default=alarm_email,
         )
         image = image or ecs.ContainerImage.from_asset(
             str(ROOT),
@@ -211,7 +215,7 @@ class CloudCartStack(Stack):
             target_group=web.target_group,
             queue=queues.queue,
             dlq=queues.dlq,
-            email=alarm_email.value_as_string,
+            email=alarm_email_parameter.value_as_string,
             error_rate_percent=5,
             p99_latency=Duration.seconds(1),
             oldest_message_age=Duration.minutes(5),
@@ -219,7 +223,7 @@ class CloudCartStack(Stack):
 
         notifications.alarm_dead_letters(topic=alarms.topic)
 
-        CfnOutput(self, "ApiUrl", value=web.url, description="The API's base URL")
+        self.api_url = CfnOutput(self, "ApiUrl", value=web.url, description="The API's base URL")
         for setting, table in by_setting.items():
             CfnOutput(self, f"{table.node.id}Name", value=table.table_name, description=setting)
         CfnOutput(self, "ProductImagesBucket", value=images.bucket.bucket_name)
