@@ -6,12 +6,15 @@ from aws_cdk import Acknowledgment, Aws, CfnOutput, CfnParameter, Duration, Fn, 
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 from django.conf import settings
 
 from cloudcart.bootstrap import table_models
+from deploy.stacks import access
+from deploy.stacks.access import tables_grant
 from deploy.stacks.images import ProductImages
 from deploy.stacks.monitoring import Alarms
 from deploy.stacks.network import Network
@@ -106,8 +109,12 @@ class CloudCartStack(Stack):
         )
         # What every process gets; the web service adds its own (and ALLOWED_HOSTS, below, once
         # the load balancer's name exists).
+        # Custom metrics (the beat heartbeat, the oldest PENDING order's age): one namespace per
+        # stack, so two stacks in one account never feed each other's alarms.
+        metrics_namespace = f"CloudCart/{self.stack_name}"
         environment = {
             "DJANGO_ENV": "production",
+            "METRICS_NAMESPACE": metrics_namespace,
             "AWS_REGION": Aws.REGION,
             "LOG_LEVEL": "INFO",
             "ORDER_TASK_TIME_LIMIT": str(settings.ORDER_TASK_TIME_LIMIT),
@@ -176,26 +183,31 @@ class CloudCartStack(Stack):
             log_retention=LOG_RETENTION,
         )
 
-        # Least privilege, through grant_* only. The web tier reads the catalog, owns carts,
-        # writes orders, idempotency keys and throttle counters, and may only *send* to the queue.
+        # Least privilege: explicit DynamoDB action lists per process (deploy/stacks/access.py),
+        # grant_* for the rest. The web tier may only *send* to the queue.
         by_setting = tables.by_setting
         web_role = web.task_definition.task_role
-        by_setting["PRODUCTS_TABLE"].grant_read_data(web_role)
-        for setting in ("CARTS_TABLE", "ORDERS_TABLE", "IDEMPOTENCY_TABLE", "THROTTLE_TABLE"):
-            by_setting[setting].grant_read_write_data(web_role)
+        tables_grant(web_role, tables=by_setting, actions=access.WEB)
         queues.queue.grant_send_messages(web_role)
         # Staff sign image uploads and the web tier verifies them (products/ only).
         images.grant_upload_and_verify(web_role)
         # The worker applies stock and order status; it consumes the queue and re-publishes
         # (retries, the reconciler). It never touches carts, idempotency keys or throttles.
         worker_role = workers.worker_task_definition.task_role
-        for setting in ("PRODUCTS_TABLE", "ORDERS_TABLE"):
-            by_setting[setting].grant_read_write_data(worker_role)
+        tables_grant(worker_role, tables=by_setting, actions=access.WORKER)
         queues.queue.grant_consume_messages(worker_role)
         queues.queue.grant_send_messages(worker_role)
+        # The periodic tasks it runs put the heartbeat and PENDING-age metrics, in our namespace only.
+        worker_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],  # PutMetricData has no resource-level permissions
+                conditions={"StringEquals": {"cloudwatch:namespace": metrics_namespace}},
+            )
+        )
         # Beat only publishes the periodic tasks.
         queues.queue.grant_send_messages(workers.beat_task_definition.task_role)
-        by_setting["PRODUCTS_TABLE"].grant_read_write_data(seed.task_definition.task_role)
+        tables_grant(seed.task_definition.task_role, tables=by_setting, actions=access.SEED)
         # Notifications: web (an order placed) and the worker (final states, FAILED by the
         # reconciler) only enqueue them; the notifier alone reads the order, keeps the markers,
         # publishes the events and sends the e-mails.
@@ -219,6 +231,13 @@ class CloudCartStack(Stack):
             error_rate_percent=5,
             p99_latency=Duration.seconds(1),
             oldest_message_age=Duration.minutes(5),
+            metrics_namespace=metrics_namespace,
+            # The reconciler republishes an order PENDING this long: one still PENDING after it
+            # (and one more reconciler run) was not processed even then.
+            pending_order_age=Duration.seconds(
+                settings.ORDERS_RECONCILE_AFTER_SECONDS + int(settings.ORDERS_RECONCILE_INTERVAL_SECONDS)
+            ),
+            heartbeat_every=Duration.seconds(int(settings.BEAT_HEARTBEAT_SECONDS)),
         )
 
         notifications.alarm_dead_letters(topic=alarms.topic)
@@ -244,7 +263,7 @@ class CloudCartStack(Stack):
         index_wildcards = [
             Acknowledgment(
                 id=f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(table.node.default_child)}.Arn>/index/*]",
-                reason="grant_*_data adds the table's own indexes (table/index/*) so that Query on "
+                reason="Table grants add the table's own indexes (table/index/*) so that Query on "
                 "a GSI works; scoped to this one table.",
             )
             for table in tables.by_setting.values()
@@ -256,6 +275,11 @@ class CloudCartStack(Stack):
                 id=f"AwsSolutions-IAM5[Resource::<{images_bucket}.Arn>/products/*]",
                 reason="The web role signs uploads of new, randomly named image objects and checks "
                 "them: it needs the product images prefix, not named objects; nothing outside it.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="cloudwatch:PutMetricData has no resource-level permissions; the worker's "
+                "statement is limited to the stack's own metric namespace by a condition.",
             ),
             Acknowledgment(
                 id="AwsSolutions-ECS2",

@@ -1,4 +1,5 @@
-"""CloudWatch alarms on the web tier and the orders queues, sent to one SNS topic by email."""
+"""CloudWatch alarms on the web tier, the orders queues and the periodic tasks, sent to one SNS
+topic by email."""
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -11,9 +12,12 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from cloudcart.metrics import BEAT_HEARTBEAT, OLDEST_PENDING_ORDER_AGE
+
 
 class Alarms(Construct):
-    """5xx rate and p99 latency at the ALB; age of the oldest order message; anything in the DLQ."""
+    """5xx rate and p99 latency at the ALB; age of the oldest order message; anything in the DLQ;
+    an order PENDING past the reconcile window; beat's heartbeat gone."""
 
     def __init__(
         self,
@@ -28,6 +32,9 @@ class Alarms(Construct):
         error_rate_percent: float,
         p99_latency: Duration,
         oldest_message_age: Duration,
+        metrics_namespace: str,
+        pending_order_age: Duration,
+        heartbeat_every: Duration,
     ) -> None:
         super().__init__(scope, construct_id)
         # CloudWatch can publish to an encrypted topic only with a key whose policy lets it in:
@@ -101,6 +108,42 @@ class Alarms(Construct):
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 evaluation_periods=1,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            # The reconciler reports the oldest PENDING order's age each run. Missing data is no
+            # alarm here: no runs at all is what the heartbeat alarm is for.
+            cloudwatch.Metric(
+                namespace=metrics_namespace,
+                metric_name=OLDEST_PENDING_ORDER_AGE,
+                period=one_minute,
+                statistic="Maximum",
+            ).create_alarm(
+                self,
+                "PendingOrdersStuck",
+                alarm_description=(
+                    f"An order is still PENDING {int(pending_order_age.to_seconds())} s after checkout: "
+                    "the reconciler's republish did not get it processed (workers down, a poison order)"
+                ),
+                threshold=pending_order_age.to_seconds(),
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            # Beat publishes the heartbeat task and a worker puts the point: no point for five
+            # beats means beat stopped (or no worker runs its tasks). Missing data IS the alarm.
+            cloudwatch.Metric(
+                namespace=metrics_namespace,
+                metric_name=BEAT_HEARTBEAT,
+                period=Duration.seconds(max(300, 5 * int(heartbeat_every.to_seconds()))),
+                statistic="SampleCount",
+            ).create_alarm(
+                self,
+                "BeatHeartbeatMissing",
+                alarm_description="No heartbeat from Celery beat: periodic tasks are not running",
+                threshold=1,
+                comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
             ),
         ]
         action = cloudwatch_actions.SnsAction(self.topic)

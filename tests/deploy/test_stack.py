@@ -407,13 +407,42 @@ def test_web_can_send_to_the_queue_but_never_consume(stack):
     }
     assert "dynamodb:PutItem" not in _actions_on(web, _table_id(stack, "PRODUCTS_TABLE"))
     assert "dynamodb:GetItem" in _actions_on(web, _table_id(stack, "PRODUCTS_TABLE"))
-    for setting in ("CARTS_TABLE", "ORDERS_TABLE", "IDEMPOTENCY_TABLE", "THROTTLE_TABLE"):
+    for setting in ("CARTS_TABLE", "IDEMPOTENCY_TABLE", "THROTTLE_TABLE"):
         assert {"dynamodb:PutItem", "dynamodb:UpdateItem"} <= _actions_on(web, _table_id(stack, setting))
+    assert "dynamodb:PutItem" in _actions_on(web, _table_id(stack, "ORDERS_TABLE")), "checkout creates orders"
+
+
+# Every DynamoDB call that changes an existing item, or many of them.
+_ITEM_WRITES = {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem"}
+
+
+def test_web_cannot_change_an_order_status_or_a_product_stock(stack):
+    web = _statements_of(stack, "web")
+    products = _actions_on(web, _table_id(stack, "PRODUCTS_TABLE"))
+    orders = _actions_on(web, _table_id(stack, "ORDERS_TABLE"))
+    assert not products & _ITEM_WRITES, products
+    # PutItem stays: checkout creates orders (on condition that the id is new).
+    assert not orders & (_ITEM_WRITES - {"dynamodb:PutItem"}), orders
+    assert {"dynamodb:GetItem", "dynamodb:Query"} <= orders
+
+
+def test_every_dynamodb_action_is_listed_explicitly(stack):
+    """No `dynamodb:*`-style grants: each role gets exactly its list from deploy/stacks/access.py."""
+    from deploy.stacks import access
+
+    for container, lists in (("web", access.WEB), ("worker", access.WORKER), ("seed", access.SEED)):
+        statements = _statements_of(stack, container)
+        for setting in TABLE_SETTINGS.values():
+            granted = {
+                a for a in _actions_on(statements, _table_id(stack, setting)) if a.startswith("dynamodb:")
+            }
+            assert granted == set(lists.get(setting, ())), (container, setting, granted)
 
 
 def test_worker_cannot_touch_carts(stack):
     worker = _statements_of(stack, "worker")
     assert _actions_on(worker, _table_id(stack, "CARTS_TABLE")) == set()
+    assert not any("Carts" in str(s["Resource"]) for s in worker)
     assert _actions_on(worker, _table_id(stack, "IDEMPOTENCY_TABLE")) == set()
     assert _actions_on(worker, _table_id(stack, "THROTTLE_TABLE")) == set()
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= _actions_on(worker, _orders_queue_id(stack))
@@ -429,12 +458,26 @@ def test_beat_and_seed_get_only_what_they_use(stack):
     assert all(_table_id(stack, "PRODUCTS_TABLE") in str(s["Resource"]) for s in seed)
 
 
+def _metrics_statement(statement: dict) -> bool:
+    """PutMetricData has no resource-level permissions: `*`, held to one namespace by a condition."""
+    return statement["Action"] == "cloudwatch:PutMetricData" and statement.get("Condition") == {
+        "StringEquals": {"cloudwatch:namespace": "CloudCart/CloudCart"}
+    }
+
+
 def test_no_task_role_has_wildcard_actions_or_resources(stack):
     for name in APP_CONTAINERS:
         for statement in _statements_of(stack, name):
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             assert not any(a.endswith(":*") or a == "*" for a in actions), (name, statement)
-            assert statement["Resource"] != "*", (name, statement)
+            assert statement["Resource"] != "*" or _metrics_statement(statement), (name, statement)
+
+
+def test_only_the_worker_puts_metrics_and_only_in_the_stacks_namespace(stack):
+    for name in APP_CONTAINERS:
+        puts = [s for s in _statements_of(stack, name) if "cloudwatch:PutMetricData" in str(s["Action"])]
+        assert [_metrics_statement(s) for s in puts] == ([True] if name == "worker" else []), name
+        assert stack.environment(name)["METRICS_NAMESPACE"] == "CloudCart/CloudCart", name
 
 
 # --- Configuration handed to the containers --------------------------------------------------
@@ -528,6 +571,42 @@ def test_alarms_reach_an_email_topic(stack):
             "ComparisonOperator": "GreaterThanThreshold",
         },
     )
+
+
+def test_an_order_pending_past_the_reconcile_window_raises_an_alarm(stack):
+    (topic_id,) = stack.of_type("AWS::SNS::Topic")
+    window = settings.ORDERS_RECONCILE_AFTER_SECONDS + settings.ORDERS_RECONCILE_INTERVAL_SECONDS
+    stack.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "AlarmActions": [{"Ref": topic_id}],
+            "Namespace": "CloudCart/CloudCart",
+            "MetricName": "OldestPendingOrderAgeSeconds",
+            "Statistic": "Maximum",
+            "Threshold": window,
+            "ComparisonOperator": "GreaterThanThreshold",
+        },
+    )
+
+
+def test_beat_stopping_raises_an_alarm(stack):
+    """No heartbeat points is the alarm: missing data breaches."""
+    (topic_id,) = stack.of_type("AWS::SNS::Topic")
+    stack.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "AlarmActions": [{"Ref": topic_id}],
+            "Namespace": "CloudCart/CloudCart",
+            "MetricName": "BeatHeartbeat",
+            "Statistic": "SampleCount",
+            "Threshold": 1,
+            "ComparisonOperator": "LessThanThreshold",
+            "TreatMissingData": "breaching",
+        },
+    )
+    (beat,) = [c for name, c in stack.containers().items() if name == "beat"]
+    assert "beat" in beat["Command"]
+    assert settings.CELERY_BEAT_SCHEDULE["beat-heartbeat"]["task"] == "cloudcart.tasks.beat_heartbeat"
 
 
 def test_outputs_give_the_url_the_tables_the_queue_and_the_seed_task(stack):

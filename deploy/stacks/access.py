@@ -1,0 +1,73 @@
+"""What each process may do to each table: explicit DynamoDB action lists, never `grant_*_data`.
+
+`grant_read_write_data` would let the web tier rewrite an order's status or a product's stock;
+these lists say exactly which calls each process makes, so a bug or a compromised web task
+cannot. TransactWriteItems needs no action of its own: IAM checks each item's Put, Update or
+ConditionCheck. One limit IAM cannot express: PutItem may replace an existing item, so the web
+tier, which creates orders, could still overwrite one; our code only ever puts an order on
+condition that its id is new.
+"""
+
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+
+_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:DescribeTable")
+
+# The web tier: reads the catalog (GetItem, BatchGetItem, the category Query, the listing Scan)
+# but never writes it; owns carts, idempotency keys and throttle counters; creates orders and
+# reads them, but never updates or deletes one (their status belongs to the worker).
+WEB = {
+    "PRODUCTS_TABLE": (*_READ, "dynamodb:Scan"),
+    "CARTS_TABLE": (
+        *_READ,
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:ConditionCheckItem",
+    ),
+    "ORDERS_TABLE": (*_READ, "dynamodb:PutItem", "dynamodb:ConditionCheckItem"),
+    "IDEMPOTENCY_TABLE": (
+        *_READ,
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+    ),
+    "THROTTLE_TABLE": (
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DescribeTable",
+    ),
+}
+# The worker: takes stock and sets order status in one transaction (UpdateItem on both), the
+# reconciler Queries the status index and counts publishes; no carts, keys or throttles at all.
+WORKER = {
+    "PRODUCTS_TABLE": (
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DescribeTable",
+    ),
+    "ORDERS_TABLE": (*_READ, "dynamodb:UpdateItem"),
+}
+# The seed task: creates missing products (conditional PutItem, BatchWriteItem of the ids a
+# BatchGetItem found missing).
+SEED = {
+    "PRODUCTS_TABLE": (
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:DescribeTable",
+    ),
+}
+
+
+def tables_grant(
+    role: iam.IGrantable, *, tables: dict[str, dynamodb.Table], actions: dict[str, tuple]
+) -> None:
+    """Grant `role` exactly `actions[setting]` on each table (and its indexes, for Query)."""
+    for setting, table_actions in actions.items():
+        tables[setting].grant(role, *table_actions)
