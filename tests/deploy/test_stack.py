@@ -573,8 +573,17 @@ def test_alarms_reach_an_email_topic(stack):
     )
 
 
+def _alarm_topic_id(stack) -> str:
+    (topic_id,) = [
+        logical_id
+        for logical_id, topic in stack.of_type("AWS::SNS::Topic").items()
+        if topic["Properties"].get("DisplayName") == "CloudCart alarms"
+    ]
+    return topic_id
+
+
 def test_an_order_pending_past_the_reconcile_window_raises_an_alarm(stack):
-    (topic_id,) = stack.of_type("AWS::SNS::Topic")
+    topic_id = _alarm_topic_id(stack)
     window = settings.ORDERS_RECONCILE_AFTER_SECONDS + settings.ORDERS_RECONCILE_INTERVAL_SECONDS
     stack.template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
@@ -591,7 +600,7 @@ def test_an_order_pending_past_the_reconcile_window_raises_an_alarm(stack):
 
 def test_beat_stopping_raises_an_alarm(stack):
     """No heartbeat points is the alarm: missing data breaches."""
-    (topic_id,) = stack.of_type("AWS::SNS::Topic")
+    topic_id = _alarm_topic_id(stack)
     stack.template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
         {
