@@ -43,6 +43,19 @@ class StatusIndex(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class CustomerIndex(GlobalSecondaryIndex):
+    """A customer's orders, newest first (`GET /orders`): a Query per page, never a Scan. Sparse:
+    guest orders have no `customer_id` and are not in it."""
+
+    class Meta:
+        index_name = "customer-index"
+        projection = AllProjection()
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class Order(Model):
     class Meta(DynamoMeta):
         table_name = settings.ORDERS_TABLE
@@ -71,6 +84,7 @@ class Order(Model):
     republish_at = UTCDateTimeAttribute(null=True)
 
     status_index = StatusIndex()
+    customer_index = CustomerIndex()
 
     PENDING = "PENDING"
     CONFIRMED = "CONFIRMED"

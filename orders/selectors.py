@@ -3,7 +3,11 @@
 from datetime import UTC, datetime
 
 from cloudcart.errors import OrderNotFound
-from orders.models import IdempotencyKey, Order, StatusIndex
+from cloudcart.pagination import Page, decode_cursor, encode_cursor
+from orders.models import CustomerIndex, IdempotencyKey, Order, StatusIndex
+
+# The key of a customer-index page's last order: the table's key and the index's.
+_CUSTOMER_PAGE_KEY = frozenset({"order_id", "customer_id", "created_at"})
 
 
 def order_get(*, order_id: str) -> Order:
@@ -11,6 +15,48 @@ def order_get(*, order_id: str) -> Order:
         return Order.get(order_id, consistent_read=True)
     except Order.DoesNotExist:
         raise OrderNotFound() from None
+
+
+def order_get_for(*, order_id: str, customer_id: str | None, is_staff: bool) -> Order:
+    """An order as the caller may see it: a customer's order answers only to that customer and to
+    staff; anyone else gets the same 404 as for an unknown id (its existence is not revealed).
+    A guest order answers to whoever holds its unguessable id."""
+    order = order_get(order_id=order_id)
+    if order.customer_id and not is_staff and order.customer_id != customer_id:
+        raise OrderNotFound()
+    return order
+
+
+def orders_of_customer(*, customer_id: str, limit: int, cursor: str | None = None) -> Page:
+    """The customer's orders, newest first: one Query of the customer index per page (O(page)).
+
+    The index is eventually consistent: an order placed a moment ago may show a moment later.
+    The cursor names the customer, so one customer's cursor cannot page through another's orders.
+    """
+    listing = f"orders#{customer_id}"
+    start = decode_cursor(cursor, listing=listing, key_names=_CUSTOMER_PAGE_KEY) if cursor else None
+    # One more than the page: then the last page has no `next` (DynamoDB alone offers an empty one).
+    orders = list(
+        Order.customer_index.query(
+            customer_id,
+            scan_index_forward=False,
+            limit=limit + 1,
+            last_evaluated_key={name: {"S": value} for name, value in start.items()} if start else None,
+        )
+    )
+    next_cursor = None
+    if len(orders) > limit:
+        orders = orders[:limit]
+        last = orders[-1]
+        next_cursor = encode_cursor(
+            listing=listing,
+            key={
+                "order_id": last.order_id,
+                "customer_id": last.customer_id,
+                "created_at": CustomerIndex.created_at.serialize(last.created_at),
+            },
+        )
+    return Page(items=orders, next_cursor=next_cursor)
 
 
 def orders_due_for_republish(*, created_before: datetime, now: datetime, limit: int) -> list[Order]:

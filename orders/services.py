@@ -127,6 +127,7 @@ def _order_build(
     cart_id: str | None,
     request_id: str | None,
     email: str | None = None,
+    customer_id: str | None = None,
 ) -> Order:
     """Price the lines from consistent catalog reads, check the total and the stock, build the order."""
     products = products_get_many(product_ids=[line.product_id for line in lines], consistent=True)
@@ -163,6 +164,7 @@ def _order_build(
         total_cents=total,
         currency=settings.SHOP_CURRENCY,
         cart_id=cart_id,
+        customer_id=customer_id,
         email=email,
         created_at=now,
         history=[StatusChange(status=Order.PENDING, at=now)],
@@ -298,9 +300,13 @@ def order_place(
     idempotency_scope: str | None = None,
     request_id: str | None = None,
     email: str | None = None,
+    customer_id: str | None = None,
     throttle: WriteLimit | None = None,
 ) -> Placement:
     """Check out `lines` (None: the client's cart `cart_id`): store the order PENDING and publish it.
+
+    A signed-in customer's order carries their `customer_id` (it then answers only to them and
+    staff, and lists under `GET /orders`) and their account's `email`.
 
     ONE TransactWriteItems stores the order (condition: new id) with, for a cart checkout, the
     cart's guard (condition: the cart is still at the version read; its ordered lines removed, the
@@ -336,6 +342,7 @@ def order_place(
                 cart_id=cart_id,
                 request_id=request_id,
                 email=email,
+                customer_id=customer_id,
             )
         except ApplicationError as exc:
             if isinstance(exc, CartCheckedOut):

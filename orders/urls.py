@@ -9,5 +9,6 @@ ORDER_ID = r"(?P<order_id>[0-9a-f]{32})"
 
 urlpatterns = [
     re_path(r"^checkout$", views.CheckoutView.as_view(), name="checkout"),
+    re_path(r"^orders$", views.OrderListView.as_view(), name="order-list"),
     re_path(rf"^orders/{ORDER_ID}$", views.OrderDetailView.as_view(), name="order-detail"),
 ]

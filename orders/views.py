@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.validators import RegexValidator
+from django.utils.http import urlencode
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -9,11 +10,13 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
     extend_schema_view,
+    inline_serializer,
 )
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsSignedIn, request_is_staff
 from cart.identity import CART_HEADER_NAME, cart_cookie_set, cart_id_for, cart_id_from_request
 from cloudcart.errors import InvalidIdempotencyKey
 from cloudcart.money import parse_amount
@@ -21,12 +24,16 @@ from cloudcart.openapi import (
     BODY_ERRORS,
     CART_ID_PARAMETER,
     CSRF_FAILED,
+    CURSOR_PARAMETER,
     IDEMPOTENCY_KEY_PARAMETER,
+    LIMIT_PARAMETER,
     THROTTLED,
     errors,
 )
+from cloudcart.pagination import page_size
 from cloudcart.throttling import write_limit
-from orders.selectors import order_get
+from orders.permissions import CheckoutAllowed
+from orders.selectors import order_get_for, orders_of_customer
 from orders.serializers import ORDER_EXAMPLE, OrderSerializer, order_data
 from orders.services import LineRequest, order_place
 
@@ -141,6 +148,7 @@ class CheckoutView(APIView):
 
     private_answers = True  # one client's answer: Cache-Control: private, no-store
     write_scope = "checkout"
+    permission_classes = [CheckoutAllowed]
 
     class Input(serializers.Serializer):
         items = serializers.ListField(
@@ -166,6 +174,7 @@ class CheckoutView(APIView):
             lines = [LineRequest(product_id=line["id"], qty=line["qty"]) for line in data["items"]]
         # Every checkout has a client identity: a client without one gets a fresh cart id now (its
         # first checkout cannot have been counted yet, so there is no throttle count to bump).
+        customer = request.user if request.user.is_authenticated else None
         known = cart_id_from_request(request) is not None
         cart_id = cart_id_for(request)
         placement = order_place(
@@ -175,7 +184,9 @@ class CheckoutView(APIView):
             idempotency_key=key,
             idempotency_scope=cart_id,
             request_id=getattr(request._request, "request_id", None),
-            email=data.get("email"),
+            # A customer's receipt goes to their account's address; a guest's to the one given.
+            email=customer.email if customer else data.get("email"),
+            customer_id=customer.id if customer else None,
             throttle=write_limit(scope=self.write_scope) if known else None,
         )
         headers = {"Location": f"/orders/{placement.order_id}"}
@@ -210,4 +221,51 @@ class OrderDetailView(APIView):
     private_answers = True  # one client's answer: Cache-Control: private, no-store
 
     def get(self, request, order_id: str):
-        return Response(order_data(order_get(order_id=order_id)))
+        order = order_get_for(
+            order_id=order_id, customer_id=request.user.id, is_staff=request_is_staff(request)
+        )
+        return Response(order_data(order))
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="orders_list",
+        tags=["orders"],
+        summary="The signed-in customer's orders, newest first (cursor pages)",
+        parameters=[LIMIT_PARAMETER, CURSOR_PARAMETER],
+        responses={
+            200: OpenApiResponse(
+                inline_serializer(
+                    name="OrderPage",
+                    fields={
+                        "results": OrderSerializer(many=True),
+                        "next": serializers.URLField(
+                            allow_null=True, help_text="The next page's URL; null on the last."
+                        ),
+                    },
+                ),
+                examples=[OpenApiExample("A page", value={"results": [ORDER_EXAMPLE], "next": None})],
+            ),
+            400: errors(400, "invalid", "invalid_cursor"),
+            401: errors(401, "not_authenticated", "invalid_token", "token_expired"),
+        },
+    )
+)
+class OrderListView(APIView):
+    """Your orders, newest first (`Authorization: Bearer <access token>`); follow `next` for more."""
+
+    private_answers = True
+    permission_classes = [IsSignedIn]
+
+    def get(self, request):
+        page = orders_of_customer(
+            customer_id=request.user.id,
+            limit=page_size(request.query_params.get("limit")),
+            cursor=request.query_params.get("cursor"),
+        )
+        next_url = None
+        if page.next_cursor:
+            query = request.GET.copy()
+            query["cursor"] = page.next_cursor
+            next_url = request.build_absolute_uri(f"{request.path}?{urlencode(query, doseq=True)}")
+        return Response({"results": [order_data(order) for order in page.items], "next": next_url})
