@@ -22,14 +22,12 @@ READ_TIMEOUT = 1.0
 @pytest.fixture(scope="module")
 def slow_web(moto_server):
     """gunicorn whose DynamoDB answers to writes of orders come back 2.5 s late."""
-    upstream = settings.AWS_ENDPOINT_URL
+    upstream = settings.DYNAMODB_ENDPOINT_URL
     with SlowAnswerProxy(upstream, slow_operations={"TransactWriteItems", "PutItem"}, delay=2.5) as proxy:
         server = Gunicorn(
             free_port(),
             env={
-                "AWS_ENDPOINT_URL": proxy.url,
                 "AWS_ENDPOINT_URL_DYNAMODB": proxy.url,
-                "SQS_ENDPOINT_URL": settings.SQS_ENDPOINT_URL,
                 "AWS_READ_TIMEOUT": str(READ_TIMEOUT),
                 "AWS_MAX_RETRIES": "1",
             },
