@@ -1,7 +1,10 @@
 """docs/api.md's error-code table, from `cloudcart.errors.ERROR_CODES` and the exception classes."""
 
+import importlib
+import importlib.util
 from pathlib import Path
 
+from django.apps import apps
 from rest_framework import exceptions
 
 from cloudcart.errors import ERROR_CODES
@@ -19,8 +22,16 @@ def _subclasses(cls):
         yield from _subclasses(sub)
 
 
+def _import_app_errors() -> None:
+    """Import each app's `errors` module: a class counts only once Python has seen it."""
+    for app in apps.get_app_configs():
+        if importlib.util.find_spec(f"{app.name}.errors") is not None:
+            importlib.import_module(f"{app.name}.errors")
+
+
 def error_statuses() -> dict[str, int]:
     """Each code's HTTP status, from the exception class that declares it."""
+    _import_app_errors()
     statuses = dict(_OTHER_STATUSES)
     for cls in [exceptions.APIException, *_subclasses(exceptions.APIException)]:
         code = getattr(cls, "default_code", None)
