@@ -130,7 +130,7 @@ def _update(*, product_id: str, actions: list, condition, expected_version: int 
     return product
 
 
-def product_update(*, product_id: str, expected_version: int, changes: dict) -> Product:
+def product_update(*, product_id: str, expected_version: int | None, changes: dict) -> Product:
     """Apply staff `changes` (any of EDITABLE_FIELDS) if the product is still at `expected_version`.
 
     A new name also moves the product's place in its category (the index's range key follows),

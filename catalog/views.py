@@ -1,25 +1,53 @@
-"""Catalog endpoints: `GET /products`, `GET /products/{id}`, `GET /categories/{name}`.
+"""Catalog endpoints: `GET /products`, `GET /products/{id}`, `GET /categories/{name}`, and the
+staff writes on the same paths (`POST /products`, `PATCH`/`DELETE /products/{id}`).
 
-JSON answers come from the bounded-staleness cache (catalog/cache.py) with an `ETag` (304 on a
-matching `If-None-Match`) and `Cache-Control: max-age` within the staleness bound, so a CDN or
-the load balancer may cache them too. The browsable API (HTML) is rendered by DRF as usual.
+Public JSON answers come from the bounded-staleness cache (catalog/cache.py) with an `ETag` (304
+on a matching `If-None-Match`) and `Cache-Control: max-age` within the staleness bound, so a CDN
+or the load balancer may cache them too. Staff reads skip the cache (they read their own writes
+at once) and see archived products. The browsable API (HTML) is rendered by DRF as usual, with
+the staff forms for a staff caller.
 """
 
 from django.http import HttpResponse, HttpResponseNotModified
+from django.urls import reverse
 from django.utils.http import parse_etags, urlencode
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsStaff, request_is_staff
 from catalog.cache import catalog_json_cached
 from catalog.models import CATEGORY_PATTERN, PRODUCT_ID_PATTERN
 from catalog.selectors import product_get, products_by_category, products_page
 from catalog.serializers import product_data
+from catalog.services import product_archive, product_create, product_update
+from catalog.staff import (
+    PriceField,
+    StrictIntegerField,
+    category_field,
+    currency_field,
+    description_field,
+    expected_version,
+    name_field,
+    product_id_field,
+    staff_response,
+    stock_field,
+)
 from cloudcart.openapi import (
+    BODY_ERRORS,
     CURSOR_PARAMETER,
+    IF_MATCH_PARAMETER,
     LIMIT_PARAMETER,
     PRODUCT_EXAMPLE,
+    STAFF_ONLY,
     ProductPageSerializer,
     ProductSerializer,
     errors,
@@ -31,6 +59,22 @@ _PAGE_EXAMPLE = OpenApiExample(
     value={"results": [PRODUCT_EXAMPLE], "next": "http://127.0.0.1:8000/products?limit=1&cursor=eyJsIjoi..."},
 )
 _PAGE_ERRORS = {400: errors(400, "invalid", "invalid_cursor")}
+_PRODUCT_ID_PATH = OpenApiParameter(
+    "product_id", str, OpenApiParameter.PATH, pattern=f"^{PRODUCT_ID_PATTERN}$"
+)
+_STAFF_PRODUCT = OpenApiResponse(
+    ProductSerializer,
+    description="The product as stored; `ETag` is its version (never cached).",
+    examples=[OpenApiExample("A product", value=PRODUCT_EXAMPLE)],
+)
+_STAFF_EDIT_RESPONSES = {
+    200: _STAFF_PRODUCT,
+    **BODY_ERRORS,
+    **STAFF_ONLY,
+    404: errors(404, "product_not_found"),
+    412: errors(412, "precondition_failed"),
+    428: errors(428, "precondition_required"),
+}
 
 
 def _page_data(request, page: Page) -> dict:
@@ -40,6 +84,12 @@ def _page_data(request, page: Page) -> dict:
         query["cursor"] = page.next_cursor
         next_url = request.build_absolute_uri(f"{request.path}?{urlencode(query, doseq=True)}")
     return {"results": [product_data(p) for p in page.items], "next": next_url}
+
+
+def _validated(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
 
 
 def _etag_matches(request, etag: str) -> bool:
@@ -62,12 +112,31 @@ def _cache_key(request) -> tuple:
 
 
 class CatalogReadView(APIView):
-    """A public catalog read: subclasses say what `data()` is; this serves it fast and cacheable."""
+    """A public catalog read: subclasses say what `data()` is; this serves it fast and cacheable.
+
+    Writes on the same path (subclasses' post/patch/put/delete) are for staff only.
+    """
+
+    staff = False  # set per request by get(): staff reads include archived products
+
+    def get_permissions(self):
+        method = self.request.method.lower()
+        if method in ("get", "head", "options") or not hasattr(self, method):
+            return super().get_permissions()  # reads, and 405 for a method the path lacks
+        return [IsStaff()]
 
     def data(self, request, **kwargs):
         raise NotImplementedError
 
+    def staff_headers(self, data) -> dict:
+        return {}
+
     def get(self, request, **kwargs):
+        if request_is_staff(request):
+            # Never from the cache, never kept by a CDN: staff see their own writes at once.
+            self.staff = True
+            data = self.data(request, **kwargs)
+            return Response(data, headers={"Cache-Control": "private, no-store", **self.staff_headers(data)})
         if not isinstance(request.accepted_renderer, JSONRenderer):
             return Response(self.data(request, **kwargs))  # the browsable API
         rendered = catalog_json_cached(key=_cache_key(request), load=lambda: self.data(request, **kwargs))
@@ -95,14 +164,62 @@ class CatalogReadView(APIView):
         parameters=[LIMIT_PARAMETER, CURSOR_PARAMETER],
         responses={200: ProductPageSerializer, **_PAGE_ERRORS},
         examples=[_PAGE_EXAMPLE],
-    )
+    ),
+    post=extend_schema(
+        operation_id="products_create",
+        tags=["staff"],
+        summary="Create a product (staff)",
+        examples=[
+            OpenApiExample(
+                "A new product",
+                value={"name": "Desk lamp", "category": "home", "price": "39.90", "stock": 12},
+                request_only=True,
+            )
+        ],
+        responses={201: _STAFF_PRODUCT, **BODY_ERRORS, **STAFF_ONLY, 409: errors(409, "product_exists")},
+    ),
 )
 class ProductListView(CatalogReadView):
-    """All products, a page at a time (`limit` 1-100, default 20; follow `next`)."""
+    """All products, a page at a time (`limit` 1-100, default 20; follow `next`).
+
+    Staff: POST creates a product (`id` optional, generated when absent; `price` a decimal string).
+    """
+
+    class Input(serializers.Serializer):
+        id = product_id_field(required=False, help_text="Optional: generated when absent.")
+        name = name_field()
+        category = category_field()
+        description = description_field(required=False, default="")
+        price = PriceField(help_text='A decimal string >= 0 with at most two decimals, e.g. "19.99".')
+        currency = currency_field(required=False)
+        stock = stock_field()
+
+    def get_serializer(self, *args, **kwargs):
+        """The create form of the browsable API."""
+        kwargs.pop("instance", None)
+        return self.Input(*args, **kwargs)
 
     def data(self, request):
-        page = products_page(limit=page_size(request.GET.get("limit")), cursor=request.GET.get("cursor"))
+        page = products_page(
+            limit=page_size(request.GET.get("limit")),
+            cursor=request.GET.get("cursor"),
+            include_archived=self.staff,
+        )
         return _page_data(request, page)
+
+    def post(self, request):
+        data = _validated(self.Input, request.data)
+        product = product_create(
+            product_id=data.get("id"),
+            name=data["name"],
+            category=data["category"],
+            description=data["description"],
+            price_cents=data["price"],
+            currency=data.get("currency"),
+            stock=data["stock"],
+        )
+        location = request.build_absolute_uri(reverse("product-detail", kwargs={"product_id": product.id}))
+        return staff_response(product, status=201, headers={"Location": location})
 
 
 @extend_schema_view(
@@ -115,13 +232,83 @@ class ProductListView(CatalogReadView):
         ],
         responses={200: ProductSerializer, 404: errors(404, "product_not_found", "not_found")},
         examples=[OpenApiExample("A product", value=PRODUCT_EXAMPLE)],
-    )
+    ),
+    patch=extend_schema(
+        operation_id="products_update",
+        tags=["staff"],
+        summary="Change a product's fields, naming the version you read (staff)",
+        parameters=[_PRODUCT_ID_PATH, IF_MATCH_PARAMETER],
+        examples=[OpenApiExample("A new price", value={"price": "34.90"}, request_only=True)],
+        responses=_STAFF_EDIT_RESPONSES,
+    ),
+    put=extend_schema(
+        operation_id="products_update_put",
+        tags=["staff"],
+        summary="Same as PATCH (gives the browsable API an HTML form for editing)",
+        parameters=[_PRODUCT_ID_PATH, IF_MATCH_PARAMETER],
+        responses=_STAFF_EDIT_RESPONSES,
+    ),
+    delete=extend_schema(
+        operation_id="products_archive",
+        tags=["staff"],
+        summary="Archive a product: out of the shop, kept for orders and carts (staff)",
+        parameters=[_PRODUCT_ID_PATH, IF_MATCH_PARAMETER],
+        request=None,
+        responses={
+            200: _STAFF_PRODUCT,
+            **STAFF_ONLY,
+            404: errors(404, "product_not_found"),
+            412: errors(412, "precondition_failed"),
+        },
+    ),
 )
 class ProductDetailView(CatalogReadView):
-    """One product by id."""
+    """One product by id.
+
+    Staff: PATCH changes fields, naming the version read (`If-Match: "3"`, or `version` in the
+    form; PUT is the same, for the browser's form); DELETE archives the product.
+    """
+
+    class Input(serializers.Serializer):
+        name = name_field(required=False)
+        category = category_field(required=False)
+        description = description_field(required=False)
+        price = PriceField(required=False, help_text='A decimal string >= 0, e.g. "19.99".')
+        currency = currency_field(required=False)
+        archived = serializers.BooleanField(required=False, help_text="false puts it back on sale.")
+        version = StrictIntegerField(
+            min_value=1, required=False, help_text="The version you read (forms; API clients send If-Match)."
+        )
+
+        def validate(self, attrs):
+            if not set(attrs) - {"version"}:
+                raise serializers.ValidationError("Give at least one field to change.")
+            return attrs
+
+    def get_serializer(self, *args, **kwargs):
+        """The edit form of the browsable API, filled in with the product and its version."""
+        instance = kwargs.pop("instance", None) or getattr(self, "product", None)
+        return self.Input(instance, *args, **kwargs)
 
     def data(self, request, product_id: str):
-        return product_data(product_get(product_id=product_id))
+        self.product = product_data(product_get(product_id=product_id, include_archived=self.staff))
+        return self.product
+
+    def staff_headers(self, data) -> dict:
+        return {"ETag": f'"{data["version"]}"'}
+
+    def patch(self, request, product_id: str):
+        data = _validated(self.Input, request.data)
+        version = expected_version(request, body_version=data.pop("version", None), required=True)
+        changes = {("price_cents" if field == "price" else field): value for field, value in data.items()}
+        product = product_update(product_id=product_id, expected_version=version, changes=changes)
+        return staff_response(product)
+
+    put = patch
+
+    def delete(self, request, product_id: str):
+        version = expected_version(request, body_version=None, required=False)
+        return staff_response(product_archive(product_id=product_id, expected_version=version))
 
 
 @extend_schema_view(
@@ -146,5 +333,6 @@ class CategoryProductListView(CatalogReadView):
             category=category,
             limit=page_size(request.GET.get("limit")),
             cursor=request.GET.get("cursor"),
+            include_archived=self.staff,
         )
         return _page_data(request, page)

@@ -126,20 +126,42 @@ def queues_create() -> str:
     )
 
 
-def bucket_ensure(*, name: str) -> bool:
-    """Create the bucket if missing; True if created. (us-east-1 takes no LocationConstraint.)"""
+def images_bucket_ensure(*, name: str) -> bool:
+    """Create the product images bucket if missing; True if created.
+
+    Locally nothing stands in for CloudFront, so the bucket itself serves `products/*` to anyone
+    (image_url points at it). On AWS the stack's bucket is private and CloudFront reads it.
+    """
     s3 = aws.client("s3")
     kwargs = {}
-    if settings.AWS_REGION != "us-east-1":
+    if settings.AWS_REGION != "us-east-1":  # us-east-1 takes no LocationConstraint
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.AWS_REGION}
+    created = True
     try:
         s3.create_bucket(Bucket=name, **kwargs)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-            return False
-        raise
-    logger.info("Created bucket %s", name)
-    return True
+        if exc.response.get("Error", {}).get("Code") not in (
+            "BucketAlreadyOwnedByYou",
+            "BucketAlreadyExists",
+        ):
+            raise
+        created = False
+    public_read = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "LocalImagesArePublic",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{name}/products/*",
+            }
+        ],
+    }
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps(public_read))
+    if created:
+        logger.info("Created bucket %s", name)
+    return created
 
 
 def notifications_resources_create() -> None:
@@ -177,7 +199,7 @@ def aws_bootstrap(*, wait_seconds: float = 30) -> None:
     endpoint_wait(timeout_seconds=wait_seconds)
     tables_create()
     queues_create()
-    bucket_ensure(name=settings.PRODUCT_IMAGES_BUCKET)
+    images_bucket_ensure(name=settings.PRODUCT_IMAGES_BUCKET)
     notifications_resources_create()
     # The user pool last: creating it once among racing processes uses the throttle table.
     from accounts.bootstrap import user_pool_ensure

@@ -53,7 +53,12 @@ class ProductSerializer(serializers.Serializer):
     price = serializers.RegexField(r"^\d+\.\d{2}$", help_text="Decimal string, e.g. `199.99`.")
     currency = serializers.CharField(min_length=3, max_length=3)
     stock = serializers.IntegerField(min_value=0)
-    image_key = serializers.CharField(allow_null=True)
+    image_key = serializers.CharField(allow_null=True, help_text="The image's S3 key (products/{id}/...).")
+    image_url = serializers.URLField(allow_null=True, help_text="Where the image is served, or null.")
+    version = serializers.IntegerField(
+        min_value=1, help_text="Bumped by every staff edit; also the `ETag` of staff answers (`If-Match`)."
+    )
+    archived = serializers.BooleanField(help_text="Archived products are shown to staff only.")
     updated_at = serializers.DateTimeField()
 
 
@@ -74,6 +79,9 @@ PRODUCT_EXAMPLE = {
     "currency": "USD",
     "stock": 42,
     "image_key": None,
+    "image_url": None,
+    "version": 1,
+    "archived": False,
     "updated_at": "2026-11-27T12:00:00Z",
 }
 
@@ -119,6 +127,15 @@ CURSOR_PARAMETER = OpenApiParameter(
     description="The opaque cursor from a previous page's `next` URL.",
 )
 
+IF_MATCH_PARAMETER = OpenApiParameter(
+    name="If-Match",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description='The version you read, as its ETag (`"3"`). Required for an edit (or `version` in a '
+    "form): a stale one is 412 with the current `version`, a missing one 428.",
+)
+
 _RESPONSE_HEADERS = {
     "X-Request-ID": {
         "description": "The request's id (yours if it was valid, else a new one).",
@@ -154,6 +171,11 @@ BODY_ERRORS = {
     415: errors(415, "unsupported_media_type"),
 }
 THROTTLED = {429: errors(429, "throttled")}
+# Staff-only operations: anonymous callers, bad tokens and customers are refused.
+STAFF_ONLY = {
+    401: errors(401, "not_authenticated", "invalid_token", "token_expired"),
+    403: errors(403, "permission_denied", "csrf_failed"),
+}
 
 
 # --- Applied to every operation ----------------------------------------------------------------

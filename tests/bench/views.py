@@ -21,6 +21,9 @@ _CONSTANT = json.dumps(
         "currency": "USD",
         "stock": 42,
         "image_key": None,
+        "image_url": None,
+        "version": 1,
+        "archived": False,
         "updated_at": "2026-01-01T00:00:00Z",
     }
 ).encode()

@@ -125,8 +125,8 @@ def test_garbage_cursor_is_400(api):
     assert response.json()["code"] == "invalid_cursor"
 
 
-def test_post_to_products_is_405_json(api):
-    response = api.post("/products", {"id": "x"}, format="json")
+def test_put_to_products_is_405_json(api):
+    response = api.put("/products", {"id": "x"}, format="json")
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
 
