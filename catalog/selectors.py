@@ -47,6 +47,8 @@ def products_get_many(
 ) -> dict[str, Product]:
     """Products by id: BatchGetItem calls of up to 100 keys, unprocessed keys retried (bounded)."""
     unique_ids = list(dict.fromkeys(product_ids))
+    if attributes is not None and not include_archived and "archived" not in attributes:
+        attributes = [*attributes, "archived"]  # needed to leave archived products out
     products = {}
     for start in range(0, len(unique_ids), BATCH_GET_KEYS):
         keys = [{"id": {"S": product_id}} for product_id in unique_ids[start : start + BATCH_GET_KEYS]]
