@@ -59,7 +59,7 @@ class ProductStockView(APIView):
 
     permission_classes = [IsStaff]
 
-    class Input(serializers.Serializer):
+    class StockChangeInput(serializers.Serializer):
         delta = StrictIntegerField(
             required=False, min_value=-MAX_STOCK_CHANGE, max_value=MAX_STOCK_CHANGE, help_text="e.g. -3 or 12"
         )
@@ -72,13 +72,13 @@ class ProductStockView(APIView):
 
     def get_serializer(self, *args, **kwargs):
         kwargs.pop("instance", None)
-        return self.Input(*args, **kwargs)
+        return self.StockChangeInput(*args, **kwargs)
 
     def get(self, request, product_id: str):
         return staff_response(product_get(product_id=product_id, consistent=True, include_archived=True))
 
     def post(self, request, product_id: str):
-        data = _validated(self.Input, request.data)
+        data = _validated(self.StockChangeInput, request.data)
         product = product_stock_change(product_id=product_id, delta=data.get("delta"), set_to=data.get("set"))
         return staff_response(product)
 
@@ -117,15 +117,15 @@ class ProductImageView(APIView):
 
     permission_classes = [IsStaff]
 
-    class Input(serializers.Serializer):
+    class ImageAttachInput(serializers.Serializer):
         key = serializers.CharField(max_length=300, help_text="The `key` field of the signed upload.")
 
     def get_serializer(self, *args, **kwargs):
         kwargs.pop("instance", None)
-        return self.Input(*args, **kwargs)
+        return self.ImageAttachInput(*args, **kwargs)
 
     def post(self, request, product_id: str):
-        data = _validated(self.Input, request.data)
+        data = _validated(self.ImageAttachInput, request.data)
         version = expected_version(request, body_version=None, required=False)
         return staff_response(
             product_image_attach(product_id=product_id, key=data["key"], expected_version=version)
@@ -174,7 +174,7 @@ class ImageUploadSignView(APIView):
 
     permission_classes = [IsStaff]
 
-    class Input(serializers.Serializer):
+    class UploadSignInput(serializers.Serializer):
         product_id = product_id_field()
         content_type = serializers.ChoiceField(choices=sorted(IMAGE_TYPES))
         size = StrictIntegerField(min_value=1, help_text="The file's size in bytes.")
@@ -186,10 +186,10 @@ class ImageUploadSignView(APIView):
 
     def get_serializer(self, *args, **kwargs):
         kwargs.pop("instance", None)
-        return self.Input(*args, **kwargs)
+        return self.UploadSignInput(*args, **kwargs)
 
     def post(self, request):
-        data = _validated(self.Input, request.data)
+        data = _validated(self.UploadSignInput, request.data)
         product_get(product_id=data["product_id"], include_archived=True)  # 404 for an unknown product
         signed = image_upload_sign(
             product_id=data["product_id"], content_type=data["content_type"], size=data["size"]

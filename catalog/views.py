@@ -185,7 +185,7 @@ class ProductListView(CatalogReadView):
     Staff: POST creates a product (`id` optional, generated when absent; `price` a decimal string).
     """
 
-    class Input(serializers.Serializer):
+    class ProductCreateInput(serializers.Serializer):
         id = product_id_field(required=False, help_text="Optional: generated when absent.")
         name = name_field()
         category = category_field()
@@ -197,7 +197,7 @@ class ProductListView(CatalogReadView):
     def get_serializer(self, *args, **kwargs):
         """The create form of the browsable API."""
         kwargs.pop("instance", None)
-        return self.Input(*args, **kwargs)
+        return self.ProductCreateInput(*args, **kwargs)
 
     def data(self, request):
         page = products_page(
@@ -208,7 +208,7 @@ class ProductListView(CatalogReadView):
         return _page_data(request, page)
 
     def post(self, request):
-        data = _validated(self.Input, request.data)
+        data = _validated(self.ProductCreateInput, request.data)
         product = product_create(
             product_id=data.get("id"),
             name=data["name"],
@@ -269,7 +269,7 @@ class ProductDetailView(CatalogReadView):
     form; PUT is the same, for the browser's form); DELETE archives the product.
     """
 
-    class Input(serializers.Serializer):
+    class ProductEditInput(serializers.Serializer):
         name = name_field(required=False)
         category = category_field(required=False)
         description = description_field(required=False)
@@ -288,7 +288,7 @@ class ProductDetailView(CatalogReadView):
     def get_serializer(self, *args, **kwargs):
         """The edit form of the browsable API, filled in with the product and its version."""
         instance = kwargs.pop("instance", None) or getattr(self, "product", None)
-        return self.Input(instance, *args, **kwargs)
+        return self.ProductEditInput(instance, *args, **kwargs)
 
     def data(self, request, product_id: str):
         self.product = product_data(product_get(product_id=product_id, include_archived=self.staff))
@@ -298,7 +298,7 @@ class ProductDetailView(CatalogReadView):
         return {"ETag": f'"{data["version"]}"'}
 
     def patch(self, request, product_id: str):
-        data = _validated(self.Input, request.data)
+        data = _validated(self.ProductEditInput, request.data)
         version = expected_version(request, body_version=data.pop("version", None), required=True)
         changes = {("price_cents" if field == "price" else field): value for field, value in data.items()}
         product = product_update(product_id=product_id, expected_version=version, changes=changes)
