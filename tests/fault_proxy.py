@@ -38,11 +38,11 @@ class FaultProxy:
                 target = self.headers.get("X-Amz-Target", "")
                 with proxy._lock:
                     proxy.calls.append((target, time.monotonic()))
-                spoiled = proxy._spoil(target, body)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+                spoiled = proxy._spoil(target, body, headers)
                 if spoiled is not None:
                     self._answer(200, {"Content-Type": "application/x-amz-json-1.0"}, spoiled)
                     return
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
                 answer = requests.post(proxy.upstream + self.path, data=body, headers=headers, timeout=30)
                 self._answer(answer.status_code, answer.headers, answer.content)
 
@@ -72,7 +72,7 @@ class FaultProxy:
         with self._lock:
             return [at for target, at in self.calls if target.endswith(f".{operation}")]
 
-    def _spoil(self, target: str, body: bytes) -> bytes | None:
+    def _spoil(self, target: str, body: bytes, headers: dict) -> bytes | None:
         if not target.endswith(".BatchGetItem") or self.mode is None:
             return None
         request = json.loads(body)
@@ -88,10 +88,11 @@ class FaultProxy:
             ((table, asked),) = request["RequestItems"].items()
             keys = asked["Keys"]
             served = {**asked, "Keys": keys[: len(keys) // 2]}
+            # The client's own headers (the local servers read the credentials, not the signature).
             answer = requests.post(
                 self.upstream + "/",
                 data=json.dumps({"RequestItems": {table: served}}),
-                headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.0"},
+                headers=headers,
                 timeout=30,
             ).json()
             answer["UnprocessedKeys"] = {table: {**asked, "Keys": keys[len(keys) // 2 :]}}

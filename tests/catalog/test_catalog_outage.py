@@ -24,9 +24,10 @@ GRACE = 8.0
 
 
 @pytest.fixture
-def dynamodb_process(moto_server):
-    """The process serving the session's DynamoDB: frozen by the test, always thawed after."""
-    process = moto_server.process
+def dynamodb_process(local_aws):
+    """The process serving the session's DynamoDB (DynamoDB Local, or moto with
+    LOCAL_DYNAMODB=moto): frozen by the test, always thawed after."""
+    process = (local_aws.dynamodb or local_aws.moto).process
     yield process
     os.kill(process.pid, signal.SIGCONT)
 
