@@ -325,3 +325,29 @@ def test_attach_of_a_key_that_does_not_exist_is_400(api, staff, make_product):
     response = api.post(f"/products/{product.id}/image", {"key": key}, format="json", **staff)
     assert response.status_code == 400
     assert response.json()["code"] == "upload_not_found"
+
+
+# --- the browsable API -----------------------------------------------------------------------
+
+
+def _html(api, path, headers):
+    response = api.get(path, HTTP_ACCEPT="text/html", **headers)
+    assert response.status_code == 200, response.content[:500]
+    return response.content.decode()
+
+
+def test_browsable_api_shows_staff_the_create_edit_and_stock_forms(api, staff, make_product):
+    product = make_product(name="Formed", price_cents=1250)
+    product_page = _html(api, f"/products/{product.id}", staff)
+    # The edit form, filled in with the product and the version it was read at.
+    assert 'name="version"' in product_page and 'value="1"' in product_page
+    assert 'value="Formed"' in product_page and 'value="12.50"' in product_page
+    assert 'name="price"' in _html(api, "/products", staff) and 'name="stock"' in _html(api, "/products", staff)
+    assert 'name="delta"' in _html(api, f"/products/{product.id}/stock", staff)
+
+
+def test_browsable_api_shows_no_staff_forms_to_customers(api, customer_token, make_product):
+    product = make_product(name="Formed")
+    page = _html(api, f"/products/{product.id}", bearer(customer_token))
+    assert 'name="version"' not in page
+    assert 'name="stock"' not in _html(api, "/products", {})
