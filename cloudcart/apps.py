@@ -8,7 +8,7 @@ class CloudCartConfig(AppConfig):
     verbose_name = "CloudCart"
 
     def ready(self) -> None:
-        # Request ids into Celery message headers and out again in the worker (issue 7).
+        # Request ids into Celery message headers and out again in the worker.
         from cloudcart import kombu_sqs, task_context  # noqa: F401
 
         # A worker must outlive an SQS outage (kombu 5.7.0 bug, see cloudcart/kombu_sqs.py).

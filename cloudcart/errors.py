@@ -32,13 +32,13 @@ ERROR_CODES = {
     "throttled": "Too many requests; retry after `Retry-After` seconds.",
     "service_unavailable": "DynamoDB or SQS is unreachable or throttling; retry after `Retry-After`.",
     "internal_error": "An unexpected error; it has been logged.",
-    # Operability (issue 7)
+    # Operability
     "csrf_failed": "A browser write without a valid CSRF token or from another site; reload the page.",
-    # Cart (issue 4)
+    # Cart
     "cart_full": "The cart already holds the most lines it may (50).",
     "out_of_stock": "More units than the product has in stock.",
     "qty_limit": "A cart line holds 1 to 99 units; this would go past that.",
-    # Checkout and orders (issue 5)
+    # Checkout and orders
     "total_mismatch": "The client's `total` differs from the server's; the body has the server's `total`.",
     "unknown_products": "Some checkout lines name products that do not exist; see `products`.",
     "cart_empty": "Checkout without `items` uses the caller's cart, and it is empty.",
@@ -106,14 +106,14 @@ class ServiceUnavailable(ApplicationError):
     default_detail = "A backing service is unavailable; please retry shortly."
 
 
-# --- Operability (issue 7) ---
+# --- Operability ---
 class CsrfFailed(ApplicationError):
     status_code = status.HTTP_403_FORBIDDEN
     default_code = "csrf_failed"
     default_detail = "CSRF check failed."
 
 
-# --- Cart (issue 4) ---
+# --- Cart ---
 class CartFull(ApplicationError):
     status_code = status.HTTP_409_CONFLICT
     default_code = "cart_full"
@@ -131,7 +131,7 @@ class QtyLimit(ApplicationError):
     default_detail = "A cart line holds at most 99 units."
 
 
-# --- Checkout and orders (issue 5) ---
+# --- Checkout and orders ---
 class TotalMismatch(ApplicationError):
     status_code = status.HTTP_409_CONFLICT
     default_code = "total_mismatch"

@@ -24,7 +24,7 @@ def sqs_ready() -> None:
 
 # Each check raises when its dependency is not usable. Later features append theirs.
 READINESS_CHECKS = {"dynamodb": dynamodb_ready}
-READINESS_CHECKS["sqs"] = sqs_ready  # issue 5
+READINESS_CHECKS["sqs"] = sqs_ready
 
 
 def healthz(request):

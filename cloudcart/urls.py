@@ -12,9 +12,9 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("", include("catalog.urls")),
     path("", include("cart.urls")),
-    path("", include("orders.urls")),  # issue 5: checkout and orders
+    path("", include("orders.urls")),  # checkout and orders
     path("", include("accounts.urls")),
-    # OpenAPI (issue 7): the schema and Swagger UI (assets served by the app, no CDN).
+    # OpenAPI: the schema and Swagger UI (assets served by the app, no CDN).
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

@@ -75,7 +75,7 @@ class Order(Model):
     created_at = UTCDateTimeAttribute()
     history = ListAttribute(of=StatusChange, default=list)
     request_id = UnicodeAttribute(null=True)
-    # Issue 5: the products a REJECTED order could not get (reason "out_of_stock").
+    # The products a REJECTED order could not get (reason "out_of_stock").
     reason_products = ListAttribute(null=True)
     # Publishes of `process_order` for this order (checkout's is the first; None on orders stored
     # before counting began) and when the reconciler may publish it again: it never republishes

@@ -43,7 +43,7 @@ os.environ.setdefault("THROTTLE_AUTH_RATE", "100000/min")
 # (tests/catalog/test_read_cache.py).
 os.environ["CATALOG_CACHE_SECONDS"] = "0"
 
-# Orders (issue 5): short queue timings, so a killed worker's messages come back in seconds and
+# Orders: short queue timings, so a killed worker's messages come back in seconds and
 # workers stop quickly; the queues share the run's unique prefix.
 for name in ("QUEUE_PREFIX", "ORDERS_QUEUE_NAME", "ORDERS_DLQ_NAME", "ORDERS_QUEUE_URL", "SQS_ENDPOINT_URL"):
     os.environ.pop(name, None)

@@ -161,3 +161,16 @@ def test_pipeline_context_without_an_alarm_address_is_refused():
     context = {k: v for k, v in PIPELINE_CONTEXT.items() if k != "alarmEmail"}
     with pytest.raises(Exception, match="alarmEmail"):
         app_build(context=context)
+
+
+def test_no_tracker_numbers_in_cloudformation_descriptions(synthesized, pipeline_template):
+    from tests.ops.test_no_tracker_numbers import TRACKER_NUMBER
+
+    templates = [synthesized["https"].template_json, synthesized["http"].template_json, pipeline_template]
+    descriptions = [t.get("Description", "") for t in templates] + [
+        str(resource.get("Properties", {}).get("Description", ""))
+        for t in templates
+        for resource in t["Resources"].values()
+    ]
+    assert synthesized["https"].template_json["Description"]
+    assert [d for d in descriptions if TRACKER_NUMBER.search(d)] == []
