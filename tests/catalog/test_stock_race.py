@@ -1,4 +1,5 @@
-"""Staff stock changes racing real order processing (gunicorn checkout, a Celery worker over SQS).
+"""Staff stock changes racing real order processing: both over HTTP to gunicorn (staff with a real
+Cognito token), orders processed by a Celery worker process over SQS.
 
 Both write the same `stock` attribute: the worker with `ADD -qty IF stock >= qty` inside its
 transaction, staff with `ADD delta IF stock >= -delta`. Neither reads first, so the final stock
@@ -11,9 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from catalog.errors import StockBelowZero
 from catalog.models import Product
-from catalog.services import product_stock_change
 from orders.models import Order
 from tests.orders.support import wait_final
 from tests.processes import CeleryProcess
@@ -28,7 +27,7 @@ def worker(moto_server):
     process.stop()
 
 
-def test_staff_stock_changes_and_orders_add_up_exactly(web, worker, make_product):
+def test_staff_stock_changes_and_orders_add_up_exactly(web, worker, make_product, staff_token):
     start = 20
     product = make_product(stock=start, price_cents=300)
     # +3 and -2 in a shuffled order: some -2 may find the stock too low, and must then change nothing.
@@ -43,10 +42,16 @@ def test_staff_stock_changes_and_orders_add_up_exactly(web, worker, make_product
         return response.json()["id"] if response.status_code == 202 else None
 
     def staff(delta):
-        try:
-            product_stock_change(product_id=product.id, delta=delta)
-        except StockBelowZero:
+        response = requests.post(
+            f"{web.url}/products/{product.id}/stock",
+            json={"delta": delta},
+            headers={"Authorization": f"Bearer {staff_token}"},
+            timeout=60,
+        )
+        if response.status_code == 409:
+            assert response.json()["code"] == "stock_below_zero"
             return 0
+        assert response.status_code == 200, response.text
         return delta
 
     with ThreadPoolExecutor(max_workers=12) as pool:
