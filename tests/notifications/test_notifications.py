@@ -2,9 +2,11 @@
 SNS, SES and DynamoDB: one event per state, one e-mail per final state, and what each marker
 state means. tests/e2e/test_notifications_e2e.py runs the same code in real Celery workers."""
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.management import call_command
 from django.test import override_settings
 
 from cloudcart import aws
@@ -263,3 +265,19 @@ def test_checkout_and_failing_an_order_enqueue_its_notifications(make_product):
     order_notifications_send(order_id=order_id)
     assert markers(order_id)["FAILED#sns"].state == "SENT"
     assert "FAILED#email" not in markers(order_id)  # no e-mail for an internal failure
+
+
+def test_outbox_prints_the_latest_emails_as_text(make_product):
+    address = new_address()
+    order_id = place((make_product(name="Desk lamp", price_cents=4999, stock=3), 1), email=address)
+    order_process(order_id=order_id)
+    order_notifications_send(order_id=order_id)
+    out = io.StringIO()
+
+    call_command("outbox", "--to", address, stdout=out)
+
+    text = out.getvalue()
+    assert f"To:      {address}" in text
+    assert f"Subject: Your CloudCart order {order_id[:8]} is confirmed: 49.99 USD" in text
+    assert "Desk lamp" in text and "49.99 USD" in text and "<td" not in text
+    assert "(1 of 1 e-mails;" in text
