@@ -47,6 +47,7 @@ def _get_many_through(proxy: FaultProxy, product_ids: list[str]) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_keys_left_unprocessed_every_time_give_a_503_after_bounded_backed_off_retries(make_product):
     products = [make_product() for _ in range(3)]
     with FaultProxy(Product.Meta.host, mode="unprocessed") as proxy:
@@ -60,6 +61,7 @@ def test_keys_left_unprocessed_every_time_give_a_503_after_bounded_backed_off_re
         assert gap >= BATCH_GET_BACKOFF_SECONDS * 2**n / 2, f"retry {n + 1} came after {gap * 1000:.0f} ms"
 
 
+@pytest.mark.slow
 def test_keys_left_unprocessed_once_are_read_on_the_retry(make_product):
     products = [make_product() for _ in range(4)]
     with FaultProxy(Product.Meta.host, mode="half_unprocessed_once") as proxy:
