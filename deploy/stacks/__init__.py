@@ -5,7 +5,7 @@ import os
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from deploy.stacks.cloudcart_stack import CloudCartStack
+from deploy.stacks.cloudcart_stack import SIZES, CloudCartStack
 from deploy.stacks.pipeline import PipelineConfig, PipelineStack
 
 __all__ = ["CloudCartStack", "PipelineStack", "app_build"]
@@ -18,9 +18,13 @@ def app_build(*, outdir: str | None = None, context: dict | None = None) -> cdk.
     # account: no lookups, so synthesis needs no credentials. The cdk CLI passes the profile's
     # region as CDK_DEFAULT_REGION; `-c region=...` overrides it.
     region = app.node.try_get_context("region") or os.environ.get("CDK_DEFAULT_REGION") or "us-east-1"
+    size = app.node.try_get_context("size") or "default"
+    if size not in SIZES:
+        raise ValueError(f"context size={size!r}: choose one of {', '.join(SIZES)}")
     CloudCartStack(
         app,
         app.node.try_get_context("stackName") or "CloudCart",
+        sizing=SIZES[size],
         certificate_arn=app.node.try_get_context("certificateArn"),
         domain_name=app.node.try_get_context("domainName"),
         # The SES identity receipts are sent from: a domain, or one address.

@@ -1,5 +1,6 @@
 """The CloudCart stack: composes the constructs, wires env and grants, and states the outputs."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from aws_cdk import Acknowledgment, Aws, CfnOutput, CfnParameter, Duration, Fn, Stack, Validations
@@ -26,7 +27,39 @@ from deploy.stacks.tables import Tables
 ROOT = Path(__file__).resolve().parents[2]
 # gunicorn finishes in-flight requests this long after SIGTERM (deploy/gunicorn.conf.py reads it).
 GRACEFUL_TIMEOUT = Duration.seconds(20)
-LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sizing:
+    """How big the always-on parts run; `SIZES` names the choices (context `size`)."""
+
+    web_tasks: tuple[int, int] = (2, 10)  # min, max: two for availability across AZs
+    web_cpu: int = 512  # Fargate CPU units (1024 = 1 vCPU)
+    web_memory_mib: int = 1024
+    web_concurrency: int = 2  # gunicorn processes per task
+    workers: tuple[int, int] = (1, 10)
+    worker_cpu: int = 512
+    worker_memory_mib: int = 1024
+    container_insights: bool = True
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+
+
+SIZES = {
+    "default": Sizing(),
+    # A trial or development stack (docs/deploy.md has its cost): one small web task, small
+    # workers, no Container Insights, a week of logs. No redundancy: not for customers.
+    "dev": Sizing(
+        web_tasks=(1, 2),
+        web_cpu=256,
+        web_memory_mib=512,
+        web_concurrency=1,
+        workers=(1, 2),
+        worker_cpu=256,
+        worker_memory_mib=512,
+        container_insights=False,
+        log_retention=logs.RetentionDays.ONE_WEEK,
+    ),
+}
 
 
 class CloudCartStack(Stack):
@@ -43,6 +76,7 @@ class CloudCartStack(Stack):
         image: ecs.ContainerImage | None = None,
         nat_gateways: int = 1,
         alarm_email: str | None = None,
+        sizing: Sizing = SIZES["default"],
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -82,7 +116,14 @@ class CloudCartStack(Stack):
             visibility_timeout=Duration.seconds(settings.NOTIFICATIONS_VISIBILITY_TIMEOUT),
             task_time_limit=notify_time_limit,
         )
-        network = Network(self, "Network", nat_gateways=nat_gateways, log_retention=LOG_RETENTION)
+        log_retention = sizing.log_retention
+        network = Network(
+            self,
+            "Network",
+            nat_gateways=nat_gateways,
+            log_retention=log_retention,
+            container_insights=sizing.container_insights,
+        )
         secret_key = secretsmanager.Secret(
             self,
             "DjangoSecretKey",
@@ -117,6 +158,7 @@ class CloudCartStack(Stack):
             "METRICS_NAMESPACE": metrics_namespace,
             "AWS_REGION": Aws.REGION,
             "LOG_LEVEL": "INFO",
+            "WEB_CONCURRENCY": str(sizing.web_concurrency),
             "ORDER_TASK_TIME_LIMIT": str(settings.ORDER_TASK_TIME_LIMIT),
             "ORDERS_VISIBILITY_TIMEOUT": str(settings.ORDERS_VISIBILITY_TIMEOUT),
             **tables.environment(),
@@ -137,10 +179,12 @@ class CloudCartStack(Stack):
             domain_name=domain_name,
             idle_timeout=Duration.seconds(60),
             graceful_timeout=GRACEFUL_TIMEOUT,
-            min_tasks=2,
-            max_tasks=10,
+            min_tasks=sizing.web_tasks[0],
+            max_tasks=sizing.web_tasks[1],
+            cpu=sizing.web_cpu,
+            memory_mib=sizing.web_memory_mib,
             requests_per_task=1000,
-            log_retention=LOG_RETENTION,
+            log_retention=log_retention,
         )
         environment["ALLOWED_HOSTS"] = web.allowed_hosts
         # Browsers upload images from the API's own pages (the browsable API) and the shop's
@@ -159,9 +203,11 @@ class CloudCartStack(Stack):
             secrets=secrets,
             queue=queues.queue,
             task_time_limit=task_time_limit,
-            min_workers=1,
-            max_workers=10,
-            log_retention=LOG_RETENTION,
+            min_workers=sizing.workers[0],
+            max_workers=sizing.workers[1],
+            cpu=sizing.worker_cpu,
+            memory_mib=sizing.worker_memory_mib,
+            log_retention=log_retention,
         )
         notifier = Notifier(
             self,
@@ -171,7 +217,7 @@ class CloudCartStack(Stack):
             environment=environment,
             secrets=secrets,
             task_time_limit=notify_time_limit,
-            log_retention=LOG_RETENTION,
+            log_retention=log_retention,
         )
         seed = SeedTask(
             self,
@@ -180,7 +226,7 @@ class CloudCartStack(Stack):
             image=image,
             environment=environment,
             secrets=secrets,
-            log_retention=LOG_RETENTION,
+            log_retention=log_retention,
         )
 
         # Least privilege: explicit DynamoDB action lists per process (deploy/stacks/access.py),

@@ -1,5 +1,6 @@
 """The VPC (two AZs) and the ECS cluster the services run in."""
 
+from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
@@ -16,6 +17,7 @@ class Network(Construct):
         *,
         nat_gateways: int,
         log_retention: logs.RetentionDays,
+        container_insights: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         self.vpc = ec2.Vpc(
@@ -37,5 +39,18 @@ class Network(Construct):
         flow_logs = logs.LogGroup(self, "FlowLogs", retention=log_retention)
         self.vpc.add_flow_log("FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs))
         self.cluster = ecs.Cluster(
-            self, "Cluster", vpc=self.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
+            self,
+            "Cluster",
+            vpc=self.vpc,
+            container_insights_v2=(
+                ecs.ContainerInsights.ENABLED if container_insights else ecs.ContainerInsights.DISABLED
+            ),
         )
+        if not container_insights:
+            Validations.of(self.cluster).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-ECS4",
+                    reason="The dev size turns Container Insights off to save its metric charges; "
+                    "the services' own CPU/memory metrics and the alarms remain.",
+                )
+            )

@@ -32,6 +32,7 @@ CONTEXT_KEYS = {
     "production_account": "productionAccount",
     "production_region": "productionRegion",
     "alarm_email": "alarmEmail",
+    "email_identity": "emailIdentity",
 }
 
 
@@ -49,6 +50,7 @@ class PipelineConfig:
     production_account: str | None = None
     production_region: str | None = None
     alarm_email: str
+    email_identity: str | None = None  # the SES identity receipts come from (default: the stack's)
 
     @classmethod
     def from_context(cls, node) -> "PipelineConfig | None":
@@ -68,12 +70,15 @@ class PipelineConfig:
 class CloudCartStage(cdk.Stage):
     """One deployment of CloudCart (staging, production): the app stack in one account and region."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, alarm_email: str, **kwargs) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, alarm_email: str, email_identity: str | None, **kwargs
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.stack = CloudCartStack(
             self,
             "CloudCart",
             alarm_email=alarm_email,
+            **({"email_identity": email_identity} if email_identity else {}),
             description=f"CloudCart ({construct_id}): Django API on ECS Fargate, DynamoDB, SQS",
         )
         self.api_url = self.stack.api_url
@@ -126,6 +131,7 @@ class PipelineStack(Stack):
             self,
             "Staging",
             alarm_email=config.alarm_email,
+            email_identity=config.email_identity,
             env=cdk.Environment(account=config.staging_account, region=config.staging_region),
         )
         self.pipeline.add_stage(
@@ -143,6 +149,7 @@ class PipelineStack(Stack):
             self,
             "Production",
             alarm_email=config.alarm_email,
+            email_identity=config.email_identity,
             env=cdk.Environment(account=config.production_account, region=config.production_region),
         )
         self.pipeline.add_stage(

@@ -83,6 +83,8 @@ class WebService(Construct):
         max_tasks: int,
         requests_per_task: int,
         log_retention: logs.RetentionDays,
+        cpu: int = 512,
+        memory_mib: int = 1024,
     ) -> None:
         super().__init__(scope, construct_id)
         vpc = cluster.vpc
@@ -148,8 +150,8 @@ class WebService(Construct):
             command=["gunicorn", "-c", "deploy/gunicorn.conf.py", "cloudcart.wsgi"],
             environment=web_environment,
             secrets=secrets,
-            cpu=512,
-            memory_mib=1024,
+            cpu=cpu,
+            memory_mib=memory_mib,
             log_retention=log_retention,
             # gunicorn finishes in-flight requests for graceful_timeout after SIGTERM.
             stop_timeout=graceful_timeout.plus(Duration.seconds(10)),
@@ -232,6 +234,8 @@ class Workers(Construct):
         min_workers: int,
         max_workers: int,
         log_retention: logs.RetentionDays,
+        cpu: int = 512,
+        memory_mib: int = 1024,
     ) -> None:
         super().__init__(scope, construct_id)
         worker = Construct(self, "Worker")
@@ -242,8 +246,8 @@ class Workers(Construct):
             command=["celery", "-A", "cloudcart", "worker", "--loglevel", "INFO"],
             environment=environment,
             secrets=secrets,
-            cpu=512,
-            memory_mib=1024,
+            cpu=cpu,
+            memory_mib=memory_mib,
             log_retention=log_retention,
             # Celery's warm shutdown lets the running task finish (it is bounded by the time limit).
             stop_timeout=Duration.seconds(
