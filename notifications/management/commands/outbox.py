@@ -1,6 +1,8 @@
 """`manage.py outbox`: the latest e-mails the local SES (moto's server) has accepted."""
 
+import html
 import json
+import re
 import urllib.request
 
 from django.conf import settings
@@ -42,9 +44,7 @@ class Command(BaseCommand):
             self.stdout.write(f"To:      {', '.join(_recipients(message))}")
             self.stdout.write(f"Subject: {message.get('subject')}")
             self.stdout.write("")
-            # moto keeps the HTML part when there is one: shown as text, blank runs squeezed.
-            lines = [line.strip() for line in strip_tags(message.get("body") or "").splitlines()]
-            self.stdout.write("\n".join(line for line in lines if line))
+            self.stdout.write(_as_text(message.get("body") or ""))
         self.stdout.write(f"({len(latest)} of {len(messages)} e-mails; SES at {endpoint})")
 
 
@@ -55,3 +55,13 @@ def _recipients(message: dict) -> list[str]:
         for key in ("ToAddresses", "CcAddresses", "BccAddresses")
         for address in destinations.get(key, [])
     ]
+
+
+def _as_text(body: str) -> str:
+    """moto keeps the HTML part when there is one: shown as text (cells and links kept apart)."""
+    body = re.sub(r"<title>.*?</title>", "", body, flags=re.S)
+    body = re.sub(r'<a [^>]*href="([^"]+)"[^>]*>(.*?)</a>', r"\2: \1", body, flags=re.S)
+    body = re.sub(r"<tr>(.*?)</tr>", lambda row: row.group(1).replace("\n", " "), body, flags=re.S)
+    body = re.sub(r"</t[dh]>", "  ", body)
+    lines = [" ".join(line.split()) for line in html.unescape(strip_tags(body)).splitlines()]
+    return "\n".join(line for line in lines if line)
