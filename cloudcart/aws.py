@@ -36,6 +36,9 @@ TRANSIENT_ERROR_CODES = frozenset(
         "RequestThrottled",
         "TransactionInProgressException",
         "TooManyRequestsException",  # Cognito's throttling
+        # A single write to an item that a transaction is working on (DynamoDB refuses it rather
+        # than wait; botocore does not retry it): busy, not broken.
+        "TransactionConflictException",
     }
 )
 
