@@ -3,10 +3,15 @@
 No header: the caller is anonymous (AnonymousCustomer). A header that is not a valid Bearer access
 token: 401 `invalid_token` (`token_expired` when it has only expired) with `WWW-Authenticate`,
 whatever the endpoint: a client that sends credentials learns they are bad.
+
+Browsers signed in through the browsable API send the token in the `access_token` cookie
+(accounts/cookies.py) instead; a cookie that no longer verifies (expired, signed out) makes the
+browser anonymous rather than locking it out of every page.
 """
 
 from rest_framework.authentication import BaseAuthentication
 
+from accounts.cookies import ACCESS_COOKIE
 from accounts.errors import InvalidToken
 from accounts.tokens import access_token_claims
 from accounts.users import CognitoUser
@@ -39,9 +44,15 @@ class CognitoAccessTokenAuthentication(BaseAuthentication):
 
     def authenticate(self, request):
         token = bearer_token(request)
-        if token is None:
+        if token is not None:
+            return user_from_access_token(token), token
+        cookie = request.COOKIES.get(ACCESS_COOKIE)
+        if not cookie:
             return None
-        return user_from_access_token(token), token
+        try:
+            return user_from_access_token(cookie), cookie
+        except InvalidToken:
+            return None
 
     def authenticate_header(self, request) -> str:
         # Present on every 401, so DRF answers 401 (not 403) to NotAuthenticated.

@@ -13,9 +13,18 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from accounts.authentication import bearer_token
+from accounts.cookies import (
+    ACCESS_COOKIE,
+    REFRESH_COOKIE,
+    session_cookies_delete,
+    session_cookies_set,
+    wants_cookies,
+)
+from accounts.errors import InvalidRefreshToken
 from accounts.login_guard import client_address
 from accounts.permissions import IsSignedIn
 from accounts.services import (
@@ -152,6 +161,21 @@ class ConfirmView(APIView):
 
 
 @extend_schema_view(
+    get=extend_schema(
+        operation_id="auth_login_page",
+        tags=["accounts"],
+        summary="The sign-in page (for the browsable API); POST to sign in",
+        responses={
+            200: inline_serializer(
+                name="SignInPage",
+                fields={
+                    "detail": serializers.CharField(),
+                    "register": serializers.URLField(),
+                    "logout": serializers.URLField(),
+                },
+            )
+        },
+    ),
     post=extend_schema(
         operation_id="auth_login",
         tags=["accounts"],
@@ -170,7 +194,7 @@ class ConfirmView(APIView):
             403: errors(403, "not_confirmed", "sign_in_challenge", "csrf_failed"),
             429: errors(429, "throttled"),
         },
-    )
+    ),
 )
 @throttle_writes(scope="auth")
 class LoginView(APIView):
@@ -191,6 +215,17 @@ class LoginView(APIView):
         kwargs.pop("instance", None)
         return self.Input(*args, **kwargs)
 
+    def get(self, request):
+        """The browsable API's sign-in page: its form below posts here."""
+        return Response(
+            {
+                "detail": "POST your e-mail and password. Browsers get the tokens as HttpOnly cookies "
+                "too; API clients send `Authorization: Bearer <access_token>`.",
+                "register": reverse("auth-register", request=request),
+                "logout": reverse("auth-logout", request=request),
+            }
+        )
+
     def post(self, request):
         data = _validated(self.Input, request.data)
         guest_cart_id = guest_cart_id_from_request(request)
@@ -203,6 +238,13 @@ class LoginView(APIView):
         response = Response(tokens.as_dict())
         if guest_cart_id:
             cart_cookie_delete(response)  # merged into the account's cart
+        if wants_cookies(request):
+            session_cookies_set(
+                response,
+                access_token=tokens.access_token,
+                expires_in=tokens.expires_in,
+                refresh_token=tokens.refresh_token,
+            )
         return response
 
 
@@ -225,7 +267,9 @@ class RefreshView(APIView):
     authentication_classes = []
 
     class Input(serializers.Serializer):
-        refresh_token = serializers.CharField(max_length=4096)
+        refresh_token = serializers.CharField(
+            max_length=4096, required=False, help_text="From sign-in (browsers: the cookie)."
+        )
 
     def get_serializer(self, *args, **kwargs):
         kwargs.pop("instance", None)
@@ -233,7 +277,16 @@ class RefreshView(APIView):
 
     def post(self, request):
         data = _validated(self.Input, request.data)
-        return Response(session_refresh(refresh_token=data["refresh_token"]).as_dict())
+        refresh_token = data.get("refresh_token") or request.COOKIES.get(REFRESH_COOKIE)
+        if not refresh_token:
+            raise InvalidRefreshToken("Send the `refresh_token` from sign-in.")
+        tokens = session_refresh(refresh_token=refresh_token)
+        response = Response(tokens.as_dict())
+        if request.COOKIES.get(REFRESH_COOKIE) == refresh_token:
+            session_cookies_set(
+                response, access_token=tokens.access_token, expires_in=tokens.expires_in, refresh_token=None
+            )
+        return response
 
 
 @extend_schema_view(
@@ -264,8 +317,13 @@ class LogoutView(APIView):
 
     def post(self, request):
         data = _validated(self.Input, request.data)
-        session_logout(refresh_token=data.get("refresh_token"), access_token=bearer_token(request))
-        return Response(status=204)
+        session_logout(
+            refresh_token=data.get("refresh_token") or request.COOKIES.get(REFRESH_COOKIE),
+            access_token=bearer_token(request) or request.COOKIES.get(ACCESS_COOKIE),
+        )
+        response = Response(status=204)
+        session_cookies_delete(response)
+        return response
 
 
 @extend_schema_view(

@@ -16,7 +16,7 @@ from cloudcart.errors import CsrfFailed
 _BROWSER_MARKERS = ("HTTP_ORIGIN", "HTTP_SEC_FETCH_SITE")
 
 
-def _is_browser(meta) -> bool:
+def is_browser(meta) -> bool:
     """Origin / Sec-Fetch-Site mark a browser; so do cookies sent with a browser's User-Agent.
 
     Cookies alone do not: `curl -c jar -b jar` (docs/api.md's cart flow) sends them too. A page
@@ -56,7 +56,7 @@ class BrowserWritesNeedCsrf(BasePermission):
         meta = request._request.META
         if meta.get("HTTP_X_CART_ID"):
             return True
-        if not _is_browser(meta):
+        if not is_browser(meta):
             return True
         reason = csrf_failure_reason(request._request)
         if reason:
