@@ -1,0 +1,68 @@
+"""The Makefile installs per target: `make run` only the runtime and the local stack."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def fresh_checkout(tmp_path) -> Path:
+    """The Makefile and requirement files alone, as in a fresh clone (no .venv yet)."""
+    for name in ["Makefile", "Procfile", *(p.name for p in ROOT.glob("requirements*.txt"))]:
+        shutil.copy(ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def _dry_run(directory: Path, target: str) -> str:
+    result = subprocess.run(
+        ["make", "-n", target], cwd=directory, capture_output=True, text=True, timeout=60, check=True
+    )
+    return result.stdout
+
+
+def _pip_installs(plan: str) -> list[str]:
+    return [
+        line.split(" -r ", 1)[1].strip()
+        for line in plan.splitlines()
+        if "pip install" in line and " -r " in line
+    ]
+
+
+def test_make_run_installs_the_runtime_and_local_stack_only(fresh_checkout):
+    plan = _dry_run(fresh_checkout, "run")
+    assert _pip_installs(plan) == ["requirements-local.txt"]
+    local = (ROOT / "requirements-local.txt").read_text()
+    assert "-r requirements.txt" in local
+    for toolchain in ("pytest", "ruff", "playwright", "aws-cdk-lib", "cdk-nag", "schemathesis"):
+        assert toolchain not in local, toolchain
+    assert "honcho -f Procfile start" in plan
+
+
+def test_make_test_and_synth_bring_their_toolchains(fresh_checkout):
+    # First the whole dev set; its stamp marks the smaller sets done (a dry run cannot show that).
+    assert _pip_installs(_dry_run(fresh_checkout, "test"))[0] == "requirements-dev.txt"
+    assert _pip_installs(_dry_run(fresh_checkout, "synth")) == ["requirements-deploy.txt"]
+    dev = (ROOT / "requirements-dev.txt").read_text()
+    assert "-r requirements-local.txt" in dev and "-r requirements-deploy.txt" in dev
+
+
+def test_make_deploy_says_what_is_missing_before_touching_aws():
+    path = os.pathsep.join([str(ROOT / ".venv" / "bin"), "/usr/bin", "/bin"])
+    if shutil.which("cdk", path=path):
+        pytest.skip("the cdk CLI is installed here")
+    result = subprocess.run(
+        # -o: take the CDK toolchain's install stamp as done (this test installs nothing).
+        ["make", "-o", ".venv/.deploy-installed", "deploy", "ALARM_EMAIL=ops@example.com"],
+        cwd=ROOT,
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "the cdk CLI is missing: npm install -g aws-cdk" in result.stdout + result.stderr
