@@ -281,3 +281,25 @@ def test_outbox_prints_the_latest_emails_as_text(make_product):
     assert f"Subject: Your CloudCart order {order_id[:8]} is confirmed: 49.99 USD" in text
     assert "Desk lamp" in text and "49.99 USD" in text and "<td" not in text
     assert "(1 of 1 e-mails;" in text
+
+
+def test_a_signed_in_customers_receipt_goes_to_their_account_address(api, make_product, inbox):
+    from tests.accounts.support import access_token_for, bearer, email_new, user_create
+
+    address = email_new("receipt")
+    sub = user_create(email=address)
+    token = access_token_for(email=address)
+    product = make_product(stock=3, price_cents=700)
+
+    response = api.post(
+        "/checkout", {"items": [{"id": product.id, "qty": 1}]}, format="json", **bearer(token)
+    )
+    assert response.status_code == 202, response.content
+    order_id = response.json()["id"]
+    order_process(order_id=order_id)
+    order_notifications_send(order_id=order_id)
+
+    (email,) = emails_to(address)
+    assert "7.00 USD" in email["body"]
+    events = inbox.wait_for(order_id, ["order.placed", "order.confirmed"], timeout=10)
+    assert {event["customer_id"] for event in events} == {sub}
