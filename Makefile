@@ -105,10 +105,11 @@ seed: $(VENV)/.run-installed ## seed the running local stack; COUNT=100000 for a
 	python manage.py seed_products --count $${COUNT:-0}
 
 # --- Benchmarks: figures beside baselines, not pass/fail; not part of `make test` -------------
-bench: $(VENV)/.installed dynamodb-local ## wrk against the stack + baselines at 1k and 100k products, then checkout at 50/s (~8 min)
+# Prints figures and writes tests/bench/results/run-*.json (ignored); BENCH_ARGS=--update-docs also
+# rewrites docs/performance.md's table and tests/bench/results/latest.json. --quick checks the bench.
+bench: $(VENV)/.installed dynamodb-local ## every case 3x beside ceiling + floor, worker throughput, checkout at 50/s, listings at 100k (~20 min)
 	$(call need,wrk,wrk,the load generator of the benchmarks,wrk (apt install wrk / brew install wrk))
 	python -m tests.bench.run $(BENCH_ARGS)
-	python -m tests.bench.checkout_bench --rate 50 --seconds 10 --workers 2
 
 profile: $(VENV)/.installed ## pyinstrument call trees of the hot catalog paths (PATHS="/products/1 ...")
 	python -m tests.bench.profile $(PATHS)

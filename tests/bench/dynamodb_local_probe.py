@@ -37,6 +37,7 @@ OPTION_SETS = {
     "heap + SerialGC": f"{BASE} -XX:+UseSerialGC",
     "heap + ParallelGC": f"{BASE} -XX:+UseParallelGC",
     "heap + SerialGC + C1 only": f"{BASE} -XX:+UseSerialGC -XX:TieredStopAtLevel=1",
+    "heap + ParallelGC + C1 only": f"{BASE} -XX:+UseParallelGC -XX:TieredStopAtLevel=1",
 }
 TABLE = "probe"
 

@@ -1,0 +1,156 @@
+"""The order pipeline under load: the worker's throughput, and checkout -> final at a fixed rate."""
+
+import os
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+import boto3
+import requests
+
+from tests.processes import CeleryProcess
+
+
+def _dynamodb():
+    return boto3.client(
+        "dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"], region_name=os.environ["AWS_REGION"]
+    )
+
+
+def _sqs():
+    return boto3.client(
+        "sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ["AWS_REGION"]
+    )
+
+
+def _queue_url() -> str:
+    name = f"{os.environ.get('QUEUE_PREFIX') or os.environ['TABLE_PREFIX']}orders"
+    return _sqs().get_queue_url(QueueName=name)["QueueUrl"]
+
+
+def queue_depth() -> int:
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = _sqs().get_queue_attributes(QueueUrl=_queue_url(), AttributeNames=names)["Attributes"]
+    return sum(int(attributes[name]) for name in names)
+
+
+def queue_purge() -> None:
+    _sqs().purge_queue(QueueUrl=_queue_url())
+
+
+def orders_with_status(status: str) -> int:
+    """How many orders have `status`: a COUNT Query on the status index."""
+    client, total, start = _dynamodb(), 0, None
+    while True:
+        page = client.query(
+            TableName=f"{os.environ['TABLE_PREFIX']}orders",
+            IndexName="status-index",
+            KeyConditionExpression="#s = :s",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": status}},
+            Select="COUNT",
+            **({"ExclusiveStartKey": start} if start else {}),
+        )
+        total += page["Count"]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return total
+
+
+def worker_throughput(*, processes: int, orders: int, timeout: float = 180.0) -> dict:
+    """Orders CONFIRMED per second by a worker with `processes` prefork processes, draining a
+    backlog that is already queued (checkouts made with no worker running). Timed from the moment
+    the worker is ready until `orders` more are CONFIRMED (or the backlog ends)."""
+    backlog = queue_depth()
+    worker = CeleryProcess("worker", concurrency=processes, name=f"bench-throughput-{processes}")
+    try:
+        started, before = time.monotonic(), orders_with_status("CONFIRMED")
+        done = 0
+        while time.monotonic() - started < timeout:
+            time.sleep(1)
+            done = orders_with_status("CONFIRMED") - before
+            if done >= orders or done >= backlog:
+                break
+        elapsed = time.monotonic() - started
+    finally:
+        worker.stop()
+    return {
+        "worker_processes": processes,
+        "backlog_at_start": backlog,
+        "confirmed": done,
+        "seconds": round(elapsed, 1),
+        "confirmed_per_second": round(done / elapsed, 1),
+    }
+
+
+def _at(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def checkout_to_final(
+    base_url: str, *, rate: float, seconds: float, body: dict, timeout: float = 180.0
+) -> dict:
+    """`rate` checkouts per second for `seconds` (open loop: on schedule whatever the answers'
+    speed), then each accepted order's time from the request's send to its final status (the
+    order's own history; one machine, one clock)."""
+    local = threading.local()
+
+    def send(scheduled: float) -> tuple[float, str | None]:
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        time.sleep(max(0.0, scheduled - time.monotonic()))
+        sent_at = time.time()
+        try:
+            response = session.post(f"{base_url}/checkout", json=body, timeout=30)
+        except requests.RequestException:
+            return sent_at, None
+        return sent_at, response.json().get("id") if response.status_code == 202 else None
+
+    start = time.monotonic() + 0.5
+    count = int(rate * seconds)
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        sent = list(pool.map(send, [start + n / rate for n in range(count)]))
+    sent_for = time.monotonic() - start
+    accepted = {order_id: sent_at for sent_at, order_id in sent if order_id}
+
+    latencies, final = [], {}
+    pending = set(accepted)
+    deadline = time.monotonic() + timeout
+    session = requests.Session()
+    while pending and time.monotonic() < deadline:
+        for order_id in list(pending):
+            try:
+                order = session.get(f"{base_url}/orders/{order_id}", timeout=30).json()
+            except requests.RequestException:
+                continue
+            if order.get("status") not in (None, "PENDING"):
+                pending.discard(order_id)
+                final[order["status"]] = final.get(order["status"], 0) + 1
+                latencies.append(_at(order["history"][-1]["at"]) - accepted[order_id])
+        if pending:
+            time.sleep(0.5)
+    latencies.sort()
+
+    def pct(q: float) -> float | None:
+        return (
+            round(1000 * latencies[min(len(latencies) - 1, int(q * len(latencies)))], 1)
+            if latencies
+            else None
+        )
+
+    return {
+        "offered_per_second": rate,
+        "sent_per_second": round(count / sent_for, 1),
+        "seconds": seconds,
+        "orders": count,
+        "accepted": len(accepted),
+        "final": final,
+        "not_final_after_timeout": len(pending),
+        "queue_depth_after": queue_depth(),
+        "to_final_p50_ms": pct(0.50),
+        "to_final_p99_ms": pct(0.99),
+        "to_final_max_ms": round(1000 * latencies[-1], 1) if latencies else None,
+        "to_final_mean_ms": round(1000 * statistics.mean(latencies), 1) if latencies else None,
+    }

@@ -1,0 +1,105 @@
+"""`make bench`'s report: the table it prints, and the block it writes into docs/performance.md
+when asked (`--update-docs`)."""
+
+from pathlib import Path
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "performance.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def _calls(row: dict) -> str:
+    calls = row.get("aws_calls_per_request")
+    if not calls:
+        return ""
+    parts = []
+    for label, counts in calls.items():
+        label = "" if label.startswith("median") else f"{label} "
+        parts.append(label + " ".join(f"{name} {count:g}" for name, count in counts.items()))
+    return "; ".join(parts)
+
+
+def _ratio(value: float, base: float | None) -> str:
+    return f"{value / base:.3f}" if base else "-"
+
+
+def table_lines(report: dict) -> list[str]:
+    """Markdown rows: medians of the runs, the rps spread (lowest-highest), ratios to the
+    same run's ceiling and floor."""
+    rows = report["results"]
+    by_name = {(r["name"], r["products"]): r for r in rows}
+    small = report["small_catalog"]
+    ceiling = by_name.get(("ceiling: constant JSON", small), {}).get("rps", {}).get("median")
+    floor = by_name.get(("floor: one GetItem", small), {}).get("rps", {}).get("median")
+    lines = [
+        "| case | products | rps (min-max) | p50 ms | p99 ms | app CPU ms/req | emulator CPU ms/req "
+        "| AWS calls/req | x ceiling | x floor | errors | load |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        rps = r["rps"]
+        if not rps["median"]:
+            lines.append(f"| {r['name']} | {r['products']:,} | no request finished |" + " |" * 9)
+            continue
+        lines.append(
+            f"| {r['name']} | {r['products']:,} | {rps['median']:,.0f} ({rps['min']:,.0f}-{rps['max']:,.0f}) "
+            f"| {r['p50_ms']['median']:.1f} | {r['p99_ms']['median']:.1f} "
+            f"| {r['app_cpu_ms_per_request']['median']:.2f} "
+            f"| {r['emulator_cpu_ms_per_request']['median']:.2f} "
+            f"| {_calls(r)} | {_ratio(rps['median'], ceiling)} | {_ratio(rps['median'], floor)} "
+            f"| {r['errors']} | {r['load_average_1m']} |"
+        )
+    return lines
+
+
+def summary_lines(report: dict) -> list[str]:
+    lines = []
+    for seeded in report["seeding"].values():
+        lines.append(
+            f"- Seeding {seeded['count']:,} products: {seeded['seconds']} s "
+            f"({seeded['products_per_second']:,}/s), peak RSS {seeded['peak_rss_mb']} MB."
+        )
+    for name, ratio in report.get("scale", {}).items():
+        lines.append(
+            f"- {name} at {report['big_catalog']:,} vs {report['small_catalog']:,} products: "
+            f"p50 x{ratio['p50_ratio']}, p99 x{ratio['p99_ratio']}."
+        )
+    for run in report.get("worker_throughput", []):
+        lines.append(
+            f"- Worker throughput, {run['worker_processes']} process(es): "
+            f"{run['confirmed_per_second']} orders CONFIRMED/s ({run['confirmed']} in {run['seconds']} s, "
+            f"backlog {run['backlog_at_start']})."
+        )
+    pipeline = report.get("checkout_to_final")
+    if pipeline:
+        lines.append(
+            f"- Checkout -> final at {pipeline['offered_per_second']}/s offered "
+            f"({pipeline['sent_per_second']}/s sent) for {pipeline['seconds']} s, 2 worker processes: "
+            f"p50 {pipeline['to_final_p50_ms']} ms, "
+            f"p99 {pipeline['to_final_p99_ms']} ms, max {pipeline['to_final_max_ms']} ms; "
+            f"{pipeline['accepted']}/{pipeline['orders']} accepted, final {pipeline['final']}, "
+            f"{pipeline['not_final_after_timeout']} not final in time, queue depth after "
+            f"{pipeline['queue_depth_after']}."
+        )
+    return lines
+
+
+def header_line(report: dict) -> str:
+    machine = report["machine"]
+    return (
+        f"`make bench` of {report['started_at']}, commit `{report['commit']}`, DynamoDB: "
+        f"{report['local_dynamodb']}, {machine['cores']} cores shared with other work (load average "
+        f"{machine['load_average_before'][0]} before, {machine['load_average_after'][0]} after; each row "
+        f"shows it as its case started). Medians of {report['settings']['repeats']} runs of "
+        f"`wrk {report['settings']['wrk']}` each; compare ratios more than absolute figures."
+    )
+
+
+def docs_update(report: dict) -> None:
+    """Replace the block between the bench markers in docs/performance.md."""
+    block = "\n".join([header_line(report), "", *table_lines(report), "", *summary_lines(report)])
+    text = DOC.read_text()
+    if START not in text or END not in text:
+        raise SystemExit(f"{DOC} has no {START} ... {END} block to update")
+    before, rest = text.split(START, 1)
+    after = rest.split(END, 1)[1]
+    DOC.write_text(f"{before}{START}\n{block}\n{END}{after}")
