@@ -18,12 +18,14 @@ price the other lines = 3 (2 when the cart has only this line).
 """
 
 import logging
+import random
 import time
 
 from botocore.exceptions import ClientError
 
 from cart.selectors import PricedCart, cart_price
 from cart.store import (
+    CartBusy,
     CartConditionFailed,
     CartState,
     CartUpdate,
@@ -137,6 +139,10 @@ def _cart_write(
                 _line_condition(update, line=line, max_before=None)
         try:
             state = cart_item_update(cart_id=cart_id, update=update)
+        except CartBusy:
+            # A checkout of this cart is committing: wait a moment, then write to the cart as it is.
+            time.sleep(random.uniform(0.005, 0.05))
+            continue
         except CartConditionFailed as failed:
             old = cart_state(cart_id, failed.item)
             if old is None or "version" not in old.raw or not old.is_live(now):
@@ -166,6 +172,8 @@ def _cart_create(*, cart_id: str, throttle: WriteLimit | None, product_id: str, 
     update.sets.append(f"#lines = {update.value(':lines', {'M': {product_id: {'N': str(qty)}}})}")
     try:
         return cart_item_update(cart_id=cart_id, update=update)
+    except CartBusy:
+        return None  # the caller tries again
     except CartConditionFailed as failed:
         old = cart_state(cart_id, failed.item)
         if throttle is not None and old is not None and throttle.is_reached(old.raw):

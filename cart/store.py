@@ -21,6 +21,8 @@ CONDITION_FAILED = "ConditionalCheckFailedException"
 # A nested path (`lines.#p`) on an item that does not exist is refused as invalid, not as a
 # failed condition (DynamoDB documents this; the emulators agree): both mean "no such cart".
 MISSING_ITEM_ERRORS = frozenset({CONDITION_FAILED, "ValidationException"})
+# A single-item write to an item that a transaction is changing right now is refused with these.
+TRANSACTION_CONFLICTS = frozenset({"TransactionConflictException", "TransactionInProgressException"})
 TTL_SECONDS = int(CART_TTL.total_seconds())
 _PLACEHOLDER = re.compile(r"[#:][A-Za-z0-9_]+")
 
@@ -39,6 +41,10 @@ class CartState:
 
     def is_live(self, now: float | None = None) -> bool:
         return self.expires_at > (time.time() if now is None else now)
+
+
+class CartBusy(Exception):
+    """The cart item is part of a transaction in progress (a checkout): try the write again."""
 
 
 class CartConditionFailed(Exception):
@@ -161,6 +167,8 @@ def cart_item_update(*, cart_id: str, update: CartUpdate) -> CartState:
         )
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code")
+        if code in TRANSACTION_CONFLICTS:
+            raise CartBusy(code) from exc
         if code not in MISSING_ITEM_ERRORS:
             raise
         if code == CONDITION_FAILED and "Item" in exc.response:

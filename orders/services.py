@@ -253,6 +253,9 @@ def _transact(items: list[dict], *, order_id: str, deadline: float) -> list[dict
                 if CONDITION_FAILED in codes or not RETRYABLE_REASONS.intersection(codes):
                     return reasons
                 # A conflict with another transaction on one of the items, or throttling: again.
+                logger.info(
+                    "Order %s: transaction cancelled (%s); retrying", order_id, ",".join(map(str, codes))
+                )
             elif error != "TransactionInProgressException" and not is_transient_aws_error(exc):
                 raise
         except Exception as exc:

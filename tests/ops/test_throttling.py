@@ -60,3 +60,28 @@ def test_throttle_is_shared_by_all_gunicorn_workers(make_product):
         assert int(response.headers["Retry-After"]) >= 1
     finally:
         server.stop()
+
+
+def test_checkouts_past_the_rate_get_429_and_store_nothing(api, settings, make_product):
+    """The checkout count rides in the order's own transaction: a refused one stores no order."""
+    from orders.models import Order
+
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "checkout": "2/hour"}
+    product = make_product(stock=50)
+    cart_id = uuid.uuid4().hex
+    body = {"items": [{"id": product.id, "qty": 1}]}
+    _wait_unless_window_has(30, 3600)
+
+    statuses = [
+        api.post("/checkout", body, format="json", HTTP_X_CART_ID=cart_id).status_code for _ in range(3)
+    ]
+
+    assert statuses == [202, 202, 429]
+    assert len(list(Order.scan(Order.cart_id == cart_id, consistent_read=True))) == 2
+    # The cart's own writes have their own budget, and another client has its own.
+    assert (
+        api.post("/cart", {"id": product.id, "qty": 1}, format="json", HTTP_X_CART_ID=cart_id).status_code
+        == 200
+    )
+    other = api.post("/checkout", body, format="json", HTTP_X_CART_ID=uuid.uuid4().hex)
+    assert other.status_code == 202
