@@ -141,7 +141,10 @@ class _CatalogCache:
                 self.failures.pop(key, None)
                 self._evict()
             elif is_transient_aws_error(flight.error) or isinstance(flight.error, ServiceUnavailable):
-                self.failures[key] = (time.monotonic() + FAILURE_HOLD_SECONDS, flight.error)
+                now = time.monotonic()
+                if len(self.failures) >= self.maxsize:  # an outage under a crawl: stay bounded
+                    self.failures = {k: v for k, v in self.failures.items() if v[0] > now}
+                self.failures[key] = (now + FAILURE_HOLD_SECONDS, flight.error)
             self.flights.pop(key, None)
         flight.done.set()
 

@@ -169,9 +169,10 @@ def _order_build(
         created_at=now,
         history=[StatusChange(status=Order.PENDING, at=now)],
         request_id=request_id,
-        # Checkout publishes it right after storing it: that is its first counted publish.
+        # Checkout publishes it right after storing it: that is its first counted publish. Its
+        # first republish is due ORDERS_RECONCILE_AFTER_SECONDS after created_at, by the
+        # reconciler's own setting (so no republish_at yet).
         publishes=1,
-        republish_at=order_republish_due(publishes=1, after=now),
     )
 
 

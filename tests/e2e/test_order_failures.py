@@ -12,7 +12,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -171,7 +171,6 @@ def test_a_poison_order_fails_after_its_publishes_and_is_never_republished(moto_
         created_at=now,
         history=[StatusChange(status="PENDING", at=now)],
         publishes=1,  # as checkout stores it: its own publish is the first
-        republish_at=now + timedelta(seconds=1),
     )
     poison.save()
     env = {
@@ -212,9 +211,9 @@ def test_a_poison_order_fails_after_its_publishes_and_is_never_republished(moto_
     finally:
         beat.stop()
         worker.stop()
-    dead = _take_all(sqs, dlq_url)
+    # (The reconciler also republishes other tests' leftover PENDING orders: count this one's.)
+    dead = [m for m in _take_all(sqs, dlq_url) if task_order_id(m["Body"]) == poison.order_id]
     assert len(dead) <= max_publishes
-    assert {task_order_id(m["Body"]) for m in dead} <= {poison.order_id}
     finals = [
         line for line in worker.log().splitlines() if '"order_final"' in line and poison.order_id in line
     ]
