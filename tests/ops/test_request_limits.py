@@ -57,7 +57,7 @@ def test_oversized_bodies_are_413_under_gunicorn_with_and_without_content_length
     assert chunked.status_code == 413, chunked.text
     assert chunked.json()["code"] == "request_too_large"
     # A small chunked body is read (not mistaken for an empty one): here it reaches the 405.
-    small = requests.post(f"{web.url}/products", data=iter([b'{"a":', b"1}"]))
+    small = requests.put(f"{web.url}/products", data=iter([b'{"a":', b"1}"]))
     assert small.status_code == 405
     assert small.json()["code"] == "method_not_allowed"
 
