@@ -102,7 +102,8 @@ def image_verify(*, product_id: str, key: str) -> None:
             raise UploadNotFound() from None
         raise
     content_type = head.get("ContentType", "")
-    if content_type not in IMAGE_TYPES:
+    # The type must be allowed and the one the key was signed for (its extension).
+    if IMAGE_TYPES.get(content_type) != key.rsplit(".", 1)[-1]:
         raise UploadTypeNotAllowed(extra={"content_type": content_type})
     if head["ContentLength"] > settings.PRODUCT_IMAGE_MAX_BYTES:
         raise UploadTooLarge(extra={"size": head["ContentLength"], "max": settings.PRODUCT_IMAGE_MAX_BYTES})

@@ -8,6 +8,7 @@ import re
 
 from django.conf import settings
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -15,6 +16,7 @@ from catalog.errors import PreconditionRequired
 from catalog.models import CATEGORY_PATTERN, PRODUCT_ID_PATTERN, Product
 from catalog.serializers import product_data, product_etag
 from cloudcart.money import parse_amount
+from cloudcart.openapi import BODY_ERRORS, PRODUCT_EXAMPLE, STAFF_ONLY, ProductSerializer, errors
 
 # An If-Match that can never match a stored version (versions start at 1): the write is then
 # refused with 412 and the current version, like any stale one.
@@ -107,3 +109,29 @@ def staff_response(product: Product, *, status: int = 200, headers: dict | None 
         status=status,
         headers={"ETag": product_etag(product), "Cache-Control": "private, no-store", **(headers or {})},
     )
+
+
+def validated(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+# --- OpenAPI pieces the staff operations share ------------------------------------------------
+
+PRODUCT_ID_PATH = OpenApiParameter(
+    "product_id", str, OpenApiParameter.PATH, pattern=f"^{PRODUCT_ID_PATTERN}$"
+)
+STAFF_PRODUCT = OpenApiResponse(
+    ProductSerializer,
+    description="The product as stored; `ETag` is its version (never cached).",
+    examples=[OpenApiExample("A product", value=PRODUCT_EXAMPLE)],
+)
+STAFF_EDIT_RESPONSES = {
+    200: STAFF_PRODUCT,
+    **BODY_ERRORS,
+    **STAFF_ONLY,
+    404: errors(404, "product_not_found"),
+    412: errors(412, "precondition_failed"),
+    428: errors(428, "precondition_required"),
+}

@@ -16,8 +16,15 @@ from accounts.permissions import IsStaff
 from catalog.images import IMAGE_TYPES, image_upload_sign
 from catalog.selectors import product_get
 from catalog.services import product_image_attach, product_stock_change
-from catalog.staff import StrictIntegerField, expected_version, product_id_field, staff_response
-from catalog.views import _PRODUCT_ID_PATH, _STAFF_PRODUCT, _validated
+from catalog.staff import (
+    PRODUCT_ID_PATH,
+    STAFF_PRODUCT,
+    StrictIntegerField,
+    expected_version,
+    product_id_field,
+    staff_response,
+    validated,
+)
 from cloudcart.openapi import BODY_ERRORS, IF_MATCH_PARAMETER, STAFF_ONLY, errors
 
 # The largest single stock change: far beyond any real delivery, far below DynamoDB's number range.
@@ -29,20 +36,20 @@ MAX_STOCK_CHANGE = 10**9
         operation_id="products_stock_get",
         tags=["staff"],
         summary="The product with its current stock, never cached (staff)",
-        parameters=[_PRODUCT_ID_PATH],
-        responses={200: _STAFF_PRODUCT, **STAFF_ONLY, 404: errors(404, "product_not_found")},
+        parameters=[PRODUCT_ID_PATH],
+        responses={200: STAFF_PRODUCT, **STAFF_ONLY, 404: errors(404, "product_not_found")},
     ),
     post=extend_schema(
         operation_id="products_stock_change",
         tags=["staff"],
         summary="Change the stock by `delta` or `set` it, atomically (staff)",
-        parameters=[_PRODUCT_ID_PATH],
+        parameters=[PRODUCT_ID_PATH],
         examples=[
             OpenApiExample("Three sold elsewhere", value={"delta": -3}, request_only=True),
             OpenApiExample("Counted forty", value={"set": 40}, request_only=True),
         ],
         responses={
-            200: _STAFF_PRODUCT,
+            200: STAFF_PRODUCT,
             **BODY_ERRORS,
             **STAFF_ONLY,
             404: errors(404, "product_not_found"),
@@ -78,7 +85,7 @@ class ProductStockView(APIView):
         return staff_response(product_get(product_id=product_id, consistent=True, include_archived=True))
 
     def post(self, request, product_id: str):
-        data = _validated(self.StockChangeInput, request.data)
+        data = validated(self.StockChangeInput, request.data)
         product = product_stock_change(product_id=product_id, delta=data.get("delta"), set_to=data.get("set"))
         return staff_response(product)
 
@@ -88,9 +95,9 @@ class ProductStockView(APIView):
         operation_id="products_image_attach",
         tags=["staff"],
         summary="Attach an uploaded image once the object itself is verified (staff)",
-        parameters=[_PRODUCT_ID_PATH, IF_MATCH_PARAMETER],
+        parameters=[PRODUCT_ID_PATH, IF_MATCH_PARAMETER],
         responses={
-            200: _STAFF_PRODUCT,
+            200: STAFF_PRODUCT,
             **BODY_ERRORS,
             400: errors(
                 400,
@@ -125,7 +132,7 @@ class ProductImageView(APIView):
         return self.ImageAttachInput(*args, **kwargs)
 
     def post(self, request, product_id: str):
-        data = _validated(self.ImageAttachInput, request.data)
+        data = validated(self.ImageAttachInput, request.data)
         version = expected_version(request, body_version=None, required=False)
         return staff_response(
             product_image_attach(product_id=product_id, key=data["key"], expected_version=version)
@@ -189,7 +196,7 @@ class ImageUploadSignView(APIView):
         return self.UploadSignInput(*args, **kwargs)
 
     def post(self, request):
-        data = _validated(self.UploadSignInput, request.data)
+        data = validated(self.UploadSignInput, request.data)
         product_get(product_id=data["product_id"], include_archived=True)  # 404 for an unknown product
         signed = image_upload_sign(
             product_id=data["product_id"], content_type=data["content_type"], size=data["size"]

@@ -14,7 +14,6 @@ from django.utils.http import parse_etags, urlencode
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
@@ -30,6 +29,9 @@ from catalog.selectors import product_get, products_by_category, products_page
 from catalog.serializers import product_data
 from catalog.services import product_archive, product_create, product_update
 from catalog.staff import (
+    PRODUCT_ID_PATH,
+    STAFF_EDIT_RESPONSES,
+    STAFF_PRODUCT,
     PriceField,
     StrictIntegerField,
     category_field,
@@ -40,6 +42,7 @@ from catalog.staff import (
     product_id_field,
     staff_response,
     stock_field,
+    validated,
 )
 from cloudcart.openapi import (
     BODY_ERRORS,
@@ -59,22 +62,6 @@ _PAGE_EXAMPLE = OpenApiExample(
     value={"results": [PRODUCT_EXAMPLE], "next": "http://127.0.0.1:8000/products?limit=1&cursor=eyJsIjoi..."},
 )
 _PAGE_ERRORS = {400: errors(400, "invalid", "invalid_cursor")}
-_PRODUCT_ID_PATH = OpenApiParameter(
-    "product_id", str, OpenApiParameter.PATH, pattern=f"^{PRODUCT_ID_PATTERN}$"
-)
-_STAFF_PRODUCT = OpenApiResponse(
-    ProductSerializer,
-    description="The product as stored; `ETag` is its version (never cached).",
-    examples=[OpenApiExample("A product", value=PRODUCT_EXAMPLE)],
-)
-_STAFF_EDIT_RESPONSES = {
-    200: _STAFF_PRODUCT,
-    **BODY_ERRORS,
-    **STAFF_ONLY,
-    404: errors(404, "product_not_found"),
-    412: errors(412, "precondition_failed"),
-    428: errors(428, "precondition_required"),
-}
 
 
 def _page_data(request, page: Page) -> dict:
@@ -84,12 +71,6 @@ def _page_data(request, page: Page) -> dict:
         query["cursor"] = page.next_cursor
         next_url = request.build_absolute_uri(f"{request.path}?{urlencode(query, doseq=True)}")
     return {"results": [product_data(p) for p in page.items], "next": next_url}
-
-
-def _validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def _etag_matches(request, etag: str) -> bool:
@@ -176,7 +157,7 @@ class CatalogReadView(APIView):
                 request_only=True,
             )
         ],
-        responses={201: _STAFF_PRODUCT, **BODY_ERRORS, **STAFF_ONLY, 409: errors(409, "product_exists")},
+        responses={201: STAFF_PRODUCT, **BODY_ERRORS, **STAFF_ONLY, 409: errors(409, "product_exists")},
     ),
 )
 class ProductListView(CatalogReadView):
@@ -208,7 +189,7 @@ class ProductListView(CatalogReadView):
         return _page_data(request, page)
 
     def post(self, request):
-        data = _validated(self.ProductCreateInput, request.data)
+        data = validated(self.ProductCreateInput, request.data)
         product = product_create(
             product_id=data.get("id"),
             name=data["name"],
@@ -237,25 +218,25 @@ class ProductListView(CatalogReadView):
         operation_id="products_update",
         tags=["staff"],
         summary="Change a product's fields, naming the version you read (staff)",
-        parameters=[_PRODUCT_ID_PATH, IF_MATCH_PARAMETER],
+        parameters=[PRODUCT_ID_PATH, IF_MATCH_PARAMETER],
         examples=[OpenApiExample("A new price", value={"price": "34.90"}, request_only=True)],
-        responses=_STAFF_EDIT_RESPONSES,
+        responses=STAFF_EDIT_RESPONSES,
     ),
     put=extend_schema(
         operation_id="products_update_put",
         tags=["staff"],
         summary="Same as PATCH (gives the browsable API an HTML form for editing)",
-        parameters=[_PRODUCT_ID_PATH, IF_MATCH_PARAMETER],
-        responses=_STAFF_EDIT_RESPONSES,
+        parameters=[PRODUCT_ID_PATH, IF_MATCH_PARAMETER],
+        responses=STAFF_EDIT_RESPONSES,
     ),
     delete=extend_schema(
         operation_id="products_archive",
         tags=["staff"],
         summary="Archive a product: out of the shop, kept for orders and carts (staff)",
-        parameters=[_PRODUCT_ID_PATH, IF_MATCH_PARAMETER],
+        parameters=[PRODUCT_ID_PATH, IF_MATCH_PARAMETER],
         request=None,
         responses={
-            200: _STAFF_PRODUCT,
+            200: STAFF_PRODUCT,
             **STAFF_ONLY,
             404: errors(404, "product_not_found"),
             412: errors(412, "precondition_failed"),
@@ -298,7 +279,7 @@ class ProductDetailView(CatalogReadView):
         return {"ETag": f'"{data["version"]}"'}
 
     def patch(self, request, product_id: str):
-        data = _validated(self.ProductEditInput, request.data)
+        data = validated(self.ProductEditInput, request.data)
         version = expected_version(request, body_version=data.pop("version", None), required=True)
         changes = {("price_cents" if field == "price" else field): value for field, value in data.items()}
         product = product_update(product_id=product_id, expected_version=version, changes=changes)

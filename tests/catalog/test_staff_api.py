@@ -352,3 +352,19 @@ def test_browsable_api_shows_no_staff_forms_to_customers(api, customer_token, ma
     page = _html(api, f"/products/{product.id}", bearer(customer_token))
     assert 'name="version"' not in page
     assert 'name="stock"' not in _html(api, "/products", {})
+
+
+@override_settings(CATALOG_CACHE_SECONDS=1)
+def test_customers_see_a_staff_write_within_the_cache_bound(api, staff, make_product):
+    import time
+
+    product = make_product(name="Before")
+    assert api.get(f"/products/{product.id}").json()["name"] == "Before"
+    response = api.patch(
+        f"/products/{product.id}", {"name": "After"}, format="json", HTTP_IF_MATCH='"1"', **staff
+    )
+    written = time.monotonic()
+    assert response.status_code == 200
+    while api.get(f"/products/{product.id}").json()["name"] != "After":
+        assert time.monotonic() - written < 1.5, "a public read was older than CATALOG_CACHE_SECONDS"
+        time.sleep(0.05)

@@ -267,3 +267,18 @@ def test_key_that_was_never_uploaded_is_refused(make_product):
     signed = images.image_upload_sign(product_id=product.id, content_type="image/png", size=100)
     with pytest.raises(UploadNotFound):
         product_image_attach(product_id=product.id, key=signed.key)
+
+
+def test_object_whose_type_is_allowed_but_not_the_one_its_key_was_signed_for_is_refused(make_product):
+    product = make_product()
+    # Signed for a PNG (key ends .png), uploaded as a real JPEG that says so.
+    key = _uploaded(product.id, jpeg_bytes(), content_type="image/png", sent_as="image/jpeg")
+    with pytest.raises(UploadTypeNotAllowed):
+        product_image_attach(product_id=product.id, key=key)
+
+
+def test_a_real_webp_is_accepted(make_product):
+    product = make_product()
+    webp = b"RIFF" + (30).to_bytes(4, "little") + b"WEBPVP8 " + b"\x00" * 22
+    key = _uploaded(product.id, webp, content_type="image/webp")
+    assert product_image_attach(product_id=product.id, key=key).image_key == key
