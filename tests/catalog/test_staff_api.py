@@ -368,3 +368,38 @@ def test_customers_see_a_staff_write_within_the_cache_bound(api, staff, make_pro
     while api.get(f"/products/{product.id}").json()["name"] != "After":
         assert time.monotonic() - written < 1.5, "a public read was older than CATALOG_CACHE_SECONDS"
         time.sleep(0.05)
+
+
+# --- what each staff write costs in AWS calls (the app's own per-request counter) ------------
+
+
+def test_each_staff_write_is_one_conditional_dynamodb_write(api, staff, make_product):
+    product = make_product(stock=10)
+    writes = [
+        ("post", "/products", {"name": "Budget", "category": "api-budget", "price": "1.00", "stock": 1}, {}),
+        ("patch", f"/products/{product.id}", {"name": "Cheap"}, {"HTTP_IF_MATCH": '"1"'}),
+        ("post", f"/products/{product.id}/stock", {"delta": -1}, {}),
+        ("post", f"/products/{product.id}/stock", {"set": 5}, {}),
+        ("delete", f"/products/{product.id}", None, {}),
+    ]
+    for method, path, body, headers in writes:
+        response = getattr(api, method)(path, body, format="json", **headers, **staff)
+        assert response.status_code in (200, 201), response.content
+        assert response["X-AWS-Calls"] == "dynamodb=1", (method, path)
+
+
+def test_signing_is_local_and_attaching_checks_the_object_once(api, staff, make_product):
+    product = make_product()
+    body = png_bytes()
+    sign = api.post(
+        "/uploads/sign",
+        {"product_id": product.id, "content_type": "image/png", "size": len(body)},
+        format="json",
+        **staff,
+    )
+    assert sign["X-AWS-Calls"] == "dynamodb=1"  # the product exists; the signature is computed locally
+    post_upload(sign.json(), body)
+    attach = api.post(f"/products/{product.id}/image", {"key": sign.json()["key"]}, format="json", **staff)
+    assert attach.status_code == 200
+    # GetItem + UpdateItem; HeadObject, the ranged GetObject and the tag.
+    assert attach["X-AWS-Calls"] == "dynamodb=2, s3=3"
