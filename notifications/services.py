@@ -188,9 +188,12 @@ def _send_once(*, order_id: str, key: str, existing, send, at_most_once: bool) -
         return existing.state
     token = _claim(order_id=order_id, key=key, reclaim_lapsed=not at_most_once)
     if token is None:
-        current = marker_get(order_id=order_id, key=key)
-        if current is None:
-            return NotificationMarker.RELEASED
+        try:
+            current = marker_get(order_id=order_id, key=key)
+        except PynamoDBException as exc:
+            raise _retry_or_raise(exc) from exc
+        if current is None:  # the condition failed on an item now gone: look again later
+            raise NotifyRetryLater(f"{order_id}/{key}: marker changed under us")
         lapsed = current.state == NotificationMarker.CLAIMED and current.lease_until < _now()
         if at_most_once and lapsed:
             # The attempt holding it died between claim and record: it may have sent.
