@@ -83,8 +83,9 @@ def _client_error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def image_verify(*, product_id: str, key: str) -> None:
-    """Check the uploaded object `key` before a product points at it; raise what is wrong.
+def image_verify(*, product_id: str, key: str) -> str:
+    """Check the uploaded object `key` before a product points at it; raise what is wrong, else
+    return the ETag of the object that passed.
 
     The key must be one of this product's (as signed), the object must exist with an allowed
     content type and a size within the limit, and its first bytes must really be that type
@@ -118,6 +119,32 @@ def image_verify(*, product_id: str, key: str) -> None:
         raise
     if filetype.guess_mime(first) != content_type:
         raise UploadContentMismatch(extra={"content_type": content_type})
+    return head["ETag"]
+
+
+def image_publish(*, product_id: str, key: str, etag: str) -> str:
+    """Copy the verified upload (that very version, by its ETag) to a new key no signed form
+    names, tagged `attached`; return the new key.
+
+    The upload's form stays valid for minutes: without the copy, the object a product shows could
+    be overwritten after it was checked. The upload itself keeps its `pending` tag and expires.
+    """
+    ext = key.rsplit(".", 1)[-1]
+    published = f"{image_key_prefix(product_id=product_id)}{secrets.token_urlsafe(18)}.{ext}"
+    try:
+        aws.client("s3").copy_object(
+            Bucket=settings.PRODUCT_IMAGES_BUCKET,
+            Key=published,
+            CopySource={"Bucket": settings.PRODUCT_IMAGES_BUCKET, "Key": key},
+            CopySourceIfMatch=etag,
+            TaggingDirective="REPLACE",
+            Tagging=f"{STATE_TAG}={ATTACHED}",
+        )
+    except ClientError as exc:
+        if _client_error_code(exc) in ("PreconditionFailed", "412", "404", "NoSuchKey"):
+            raise UploadNotFound("The object changed while it was checked; upload it again.") from None
+        raise
+    return published
 
 
 def image_state_set(*, key: str, state: str) -> None:

@@ -17,7 +17,7 @@ from django.conf import settings
 from pynamodb.exceptions import PutError, UpdateError
 
 from catalog.errors import PreconditionFailed, ProductExists, StockBelowZero
-from catalog.images import ATTACHED, REPLACED, image_state_set, image_verify
+from catalog.images import REPLACED, image_publish, image_state_set, image_verify
 from catalog.models import Product, name_sort_key
 from catalog.sample_data import SAMPLE_PRODUCTS
 from catalog.selectors import product_get, products_get_many
@@ -189,22 +189,23 @@ def product_archive(*, product_id: str, expected_version: int | None = None) -> 
 def product_image_attach(*, product_id: str, key: str, expected_version: int | None = None) -> Product:
     """Point the product at an uploaded image once the object itself passed every check.
 
-    The replaced image stays in S3, tagged `replaced`: pages cached elsewhere may still show it,
-    and the bucket's lifecycle rule removes it later. The write is conditional on the version
-    read here, so the image marked replaced is exactly the one this write replaced.
+    What the product shows is a copy of the checked version under a key no form can write. The
+    replaced image stays in S3, tagged `replaced`: pages cached elsewhere may still show it, and
+    the bucket's lifecycle rule removes it later. The write is conditional on the version read
+    here, so the image marked replaced is exactly the one this write replaced.
     """
     current = product_get(product_id=product_id, consistent=True, include_archived=True)  # 404 first
     if expected_version is not None and int(current.version) != expected_version:
         raise PreconditionFailed(extra={"version": int(current.version)})
-    image_verify(product_id=product_id, key=key)
-    image_state_set(key=key, state=ATTACHED)
+    etag = image_verify(product_id=product_id, key=key)
+    published = image_publish(product_id=product_id, key=key, etag=etag)
     product = _update(
         product_id=product_id,
-        actions=[Product.image_key.set(key), _version_bump()],
+        actions=[Product.image_key.set(published), _version_bump()],
         condition=None,
         expected_version=int(current.version),
     )
-    if current.image_key and current.image_key != key:
+    if current.image_key:
         image_state_set(key=current.image_key, state=REPLACED)
     return product
 

@@ -180,28 +180,46 @@ def test_signed_upload_is_for_a_fresh_key_under_the_products_prefix(make_product
     assert other.key != signed.key
 
 
-def test_attach_a_real_png_sets_the_key_and_url_and_tags_it_attached(make_product):
+def _body(key: str) -> bytes:
+    return aws.client("s3").get_object(Bucket=settings.PRODUCT_IMAGES_BUCKET, Key=key)["Body"].read()
+
+
+def test_attach_a_real_png_shows_a_copy_tagged_attached(make_product):
     product = make_product()
     key = _uploaded(product.id, png_bytes())
 
     attached = product_image_attach(product_id=product.id, key=key)
 
-    assert attached.image_key == key and attached.version == 2
-    assert images.image_url(key) == f"{settings.PRODUCT_IMAGES_BASE_URL}/{key}"
-    assert _tags(key) == {images.STATE_TAG: images.ATTACHED}
+    assert attached.version == 2
+    assert attached.image_key != key and attached.image_key.startswith(f"products/{product.id}/")
+    assert attached.image_key.endswith(".png")
+    assert _body(attached.image_key) == png_bytes()
+    assert images.image_url(attached.image_key) == f"{settings.PRODUCT_IMAGES_BASE_URL}/{attached.image_key}"
+    assert _tags(attached.image_key) == {images.STATE_TAG: images.ATTACHED}
+
+
+def test_overwriting_the_upload_after_attaching_does_not_change_the_image_shown(make_product):
+    product = make_product()
+    signed = images.image_upload_sign(product_id=product.id, content_type="image/png", size=4096)
+    post_upload(signed, png_bytes())
+    shown = product_image_attach(product_id=product.id, key=signed.key).image_key
+
+    post_upload(signed, b"<svg onload=alert(1)>" + b" " * 300)  # the form is still valid for minutes
+
+    assert product_get(product_id=product.id, consistent=True).image_key == shown
+    assert _body(shown) == png_bytes()
 
 
 def test_replacing_an_image_keeps_the_old_object_tagged_replaced(make_product):
     product = make_product()
-    first = _uploaded(product.id, png_bytes())
-    product_image_attach(product_id=product.id, key=first)
-    second = _uploaded(product.id, jpeg_bytes(), content_type="image/jpeg")
+    first = product_image_attach(product_id=product.id, key=_uploaded(product.id, png_bytes())).image_key
+    upload = _uploaded(product.id, jpeg_bytes(), content_type="image/jpeg")
 
-    product_image_attach(product_id=product.id, key=second)
+    second = product_image_attach(product_id=product.id, key=upload).image_key
 
+    assert second not in (first, upload) and second.endswith(".jpg")
     assert product_get(product_id=product.id, consistent=True).image_key == second
-    s3 = aws.client("s3")
-    assert s3.head_object(Bucket=settings.PRODUCT_IMAGES_BUCKET, Key=first)["ContentLength"] > 0
+    assert _body(first) == png_bytes()  # still there for pages cached elsewhere
     assert _tags(first) == {images.STATE_TAG: images.REPLACED}
     assert _tags(second) == {images.STATE_TAG: images.ATTACHED}
 
@@ -281,4 +299,4 @@ def test_a_real_webp_is_accepted(make_product):
     product = make_product()
     webp = b"RIFF" + (30).to_bytes(4, "little") + b"WEBPVP8 " + b"\x00" * 22
     key = _uploaded(product.id, webp, content_type="image/webp")
-    assert product_image_attach(product_id=product.id, key=key).image_key == key
+    assert _body(product_image_attach(product_id=product.id, key=key).image_key) == webp
