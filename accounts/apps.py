@@ -8,4 +8,8 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # The error table (cloudcart.error_codes) finds each code's status on its exception class.
-        from accounts import errors  # noqa: F401
+        # The OpenAPI schema's bearer security scheme (drf-spectacular finds extensions on import).
+        from accounts import (
+            errors,  # noqa: F401
+            openapi,  # noqa: F401
+        )

@@ -25,7 +25,7 @@ PASSWORD_POLICY = {
     "RequireUppercase": True,
     "RequireLowercase": True,
     "RequireNumbers": True,
-    "RequireSymbols": False,
+    "RequireSymbols": True,
     "TemporaryPasswordValidityDays": 7,
 }
 # Flows the app client allows: ours (USER_PASSWORD_AUTH, refresh) and SRP for other clients.

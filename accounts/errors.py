@@ -41,7 +41,7 @@ class WeakPassword(ApplicationError):
     default_code = "weak_password"
     default_detail = (
         "The password does not meet the policy: at least 12 characters with upper and lower case "
-        "letters and a digit."
+        "letters, a digit and a symbol."
     )
 
 

@@ -111,16 +111,16 @@ class RegisterView(APIView):
 
     authentication_classes = []
 
-    class Input(serializers.Serializer):
+    class RegisterInput(serializers.Serializer):
         email = _EMAIL
         password = _PASSWORD
 
     def get_serializer(self, *args, **kwargs):
         kwargs.pop("instance", None)
-        return self.Input(*args, **kwargs)
+        return self.RegisterInput(*args, **kwargs)
 
     def post(self, request):
-        data = _validated(self.Input, request.data)
+        data = _validated(self.RegisterInput, request.data)
         registration = account_register(email=data["email"], password=data["password"])
         return Response(
             {"id": registration.id, "email": registration.email, "confirmed": registration.confirmed},
@@ -146,16 +146,16 @@ class ConfirmView(APIView):
 
     authentication_classes = []
 
-    class Input(serializers.Serializer):
+    class ConfirmInput(serializers.Serializer):
         email = _EMAIL
         code = serializers.RegexField(r"^[0-9A-Za-z]{1,16}\Z", max_length=16)
 
     def get_serializer(self, *args, **kwargs):
         kwargs.pop("instance", None)
-        return self.Input(*args, **kwargs)
+        return self.ConfirmInput(*args, **kwargs)
 
     def post(self, request):
-        data = _validated(self.Input, request.data)
+        data = _validated(self.ConfirmInput, request.data)
         account_confirm(email=data["email"], code=data["code"])
         return Response({"confirmed": True})
 
@@ -207,13 +207,13 @@ class LoginView(APIView):
 
     authentication_classes = []
 
-    class Input(serializers.Serializer):
+    class LoginInput(serializers.Serializer):
         email = _EMAIL
         password = _PASSWORD
 
     def get_serializer(self, *args, **kwargs):
         kwargs.pop("instance", None)
-        return self.Input(*args, **kwargs)
+        return self.LoginInput(*args, **kwargs)
 
     def get(self, request):
         """The browsable API's sign-in page: its form below posts here."""
@@ -227,7 +227,7 @@ class LoginView(APIView):
         )
 
     def post(self, request):
-        data = _validated(self.Input, request.data)
+        data = _validated(self.LoginInput, request.data)
         guest_cart_id = guest_cart_id_from_request(request)
         tokens = session_start(
             email=data["email"],
@@ -266,17 +266,17 @@ class RefreshView(APIView):
 
     authentication_classes = []
 
-    class Input(serializers.Serializer):
+    class RefreshInput(serializers.Serializer):
         refresh_token = serializers.CharField(
             max_length=4096, required=False, help_text="From sign-in (browsers: the cookie)."
         )
 
     def get_serializer(self, *args, **kwargs):
         kwargs.pop("instance", None)
-        return self.Input(*args, **kwargs)
+        return self.RefreshInput(*args, **kwargs)
 
     def post(self, request):
-        data = _validated(self.Input, request.data)
+        data = _validated(self.RefreshInput, request.data)
         refresh_token = data.get("refresh_token") or request.COOKIES.get(REFRESH_COOKIE)
         if not refresh_token:
             raise InvalidRefreshToken("Send the `refresh_token` from sign-in.")
@@ -308,15 +308,15 @@ class LogoutView(APIView):
 
     authentication_classes = []
 
-    class Input(serializers.Serializer):
+    class LogoutInput(serializers.Serializer):
         refresh_token = serializers.CharField(max_length=4096, required=False)
 
     def get_serializer(self, *args, **kwargs):
         kwargs.pop("instance", None)
-        return self.Input(*args, **kwargs)
+        return self.LogoutInput(*args, **kwargs)
 
     def post(self, request):
-        data = _validated(self.Input, request.data)
+        data = _validated(self.LogoutInput, request.data)
         session_logout(
             refresh_token=data.get("refresh_token") or request.COOKIES.get(REFRESH_COOKIE),
             access_token=bearer_token(request) or request.COOKIES.get(ACCESS_COOKIE),

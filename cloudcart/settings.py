@@ -269,6 +269,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_PATCH": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "accounts.openapi.postprocess_bearer_errors",
         "cloudcart.openapi.postprocess_common",
     ],
 }

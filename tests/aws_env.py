@@ -39,6 +39,9 @@ for name in ("PRODUCTS_TABLE", "CARTS_TABLE", "ORDERS_TABLE", "IDEMPOTENCY_TABLE
 os.environ.setdefault("THROTTLE_CART_WRITE_RATE", "100000/min")
 os.environ.setdefault("THROTTLE_CHECKOUT_RATE", "100000/min")
 os.environ.setdefault("THROTTLE_AUTH_RATE", "100000/min")
+# Sign-in failures from this one address add up across the session (the fuzz run makes many):
+# tests/accounts/test_auth_api.py sets its own limits.
+os.environ.setdefault("LOGIN_FAILURES_PER_ADDRESS", "100000")
 # Tests read what they just wrote: the catalog read cache is off unless a test turns it on
 # (tests/catalog/test_read_cache.py).
 os.environ["CATALOG_CACHE_SECONDS"] = "0"

@@ -13,9 +13,11 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 from django.conf import settings
 
+from accounts.bootstrap import PASSWORD_POLICY
 from cloudcart.bootstrap import table_models
 from deploy.stacks import access
 from deploy.stacks.access import tables_grant
+from deploy.stacks.accounts import CustomerAccounts
 from deploy.stacks.images import ProductImages
 from deploy.stacks.monitoring import Alarms
 from deploy.stacks.network import Network
@@ -148,6 +150,13 @@ class CloudCartStack(Stack):
             if certificate_arn
             else None
         )
+        accounts = CustomerAccounts(
+            self,
+            "Accounts",
+            password_min_length=PASSWORD_POLICY["MinimumLength"],
+            staff_group=settings.COGNITO_STAFF_GROUP,
+        )
+
         # What every process gets; the web service adds its own (and ALLOWED_HOSTS, below, once
         # the load balancer's name exists).
         # Custom metrics (the beat heartbeat, the oldest PENDING order's age): one namespace per
@@ -165,6 +174,7 @@ class CloudCartStack(Stack):
             **queues.environment(),
             **images.environment(),
             **notifications.environment(),
+            **accounts.environment(),
             "NOTIFY_TASK_TIME_LIMIT": str(settings.NOTIFY_TASK_TIME_LIMIT),
             "NOTIFICATIONS_VISIBILITY_TIMEOUT": str(settings.NOTIFICATIONS_VISIBILITY_TIMEOUT),
         }
@@ -297,6 +307,8 @@ class CloudCartStack(Stack):
         CfnOutput(self, "OrdersDlqUrl", value=queues.dlq.queue_url)
         CfnOutput(self, "OrderEventsTopicArn", value=notifications.topic.topic_arn)
         CfnOutput(self, "NotificationsDlqUrl", value=notifications.dlq.queue_url)
+        CfnOutput(self, "UserPoolId", value=accounts.user_pool.user_pool_id)
+        CfnOutput(self, "UserPoolClientId", value=accounts.client.user_pool_client_id)
         CfnOutput(self, "ClusterName", value=network.cluster.cluster_name)
         CfnOutput(self, "SeedTaskDefinitionArn", value=seed.task_definition.task_definition_arn)
         CfnOutput(self, "SeedSubnetIds", value=Fn.join(",", seed.subnets.subnet_ids))
@@ -331,6 +343,16 @@ class CloudCartStack(Stack):
                 id="AwsSolutions-ECS2",
                 reason="Only non-secret configuration (resource names, limits) is plain env; "
                 "SECRET_KEY comes from Secrets Manager.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-COG2",
+                reason="MFA is optional by design: customers may turn on TOTP; requiring it would "
+                "stop guest-to-customer sign-up at the till. Staff accounts should enable it.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-COG8",
+                reason="The Plus feature plan (threat protection) is billed per active user; "
+                "sign-in brute force is throttled by the app per account and per address instead.",
             ),
             Acknowledgment(
                 id="AwsSolutions-SMG4",

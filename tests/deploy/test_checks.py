@@ -22,6 +22,8 @@ ACKNOWLEDGED_RULES = {
     "AwsSolutions-CFR1",  # the image CDN: public images, no geo restriction
     "AwsSolutions-CFR2",  # the image CDN: static GET/HEAD only, no WAF
     "AwsSolutions-CFR4",  # the image CDN's default *.cloudfront.net certificate
+    "AwsSolutions-COG2",  # customers' MFA optional
+    "AwsSolutions-COG8",  # no Plus-plan threat protection; the app throttles sign-in
 }
 
 
