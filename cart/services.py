@@ -43,6 +43,8 @@ MAX_LINE_QTY = 99
 MAX_CART_LINES = 50
 # Attempts at one write when other requests change the same cart meanwhile.
 WRITE_ATTEMPTS = 10
+# How long a write waits for a transaction (a checkout) that holds the cart item, then 503.
+CART_BUSY_SECONDS = 3.0
 # Ended throttle windows left on a cart item are removed once there are this many (rare: a client
 # writes in many windows that are not consecutive); until then they cost a few bytes each.
 STALE_COUNTERS_MAX = 8
@@ -116,7 +118,10 @@ def _cart_write(
 ) -> CartState | None:
     """One write: add/set (qty > 0), remove (qty == 0) or clear. None when there is no live cart to
     remove from or clear (nothing is written then)."""
-    for _ in range(WRITE_ATTEMPTS):
+    attempts = busy_waits = 0
+    busy_until = time.monotonic() + CART_BUSY_SECONDS
+    while attempts < WRITE_ATTEMPTS:
+        attempts += 1
         now = int(time.time())
         update = CartUpdate(now=now)
         update.touch()
@@ -140,8 +145,14 @@ def _cart_write(
         try:
             state = cart_item_update(cart_id=cart_id, update=update)
         except CartBusy:
-            # A checkout of this cart is committing: wait a moment, then write to the cart as it is.
-            time.sleep(random.uniform(0.005, 0.05))
+            # A checkout of this cart is committing: wait (backing off), then write to the cart as
+            # it is then. Waits do not spend the attempts, the time bound limits them.
+            attempts -= 1
+            left = busy_until - time.monotonic()
+            if left <= 0:
+                raise ServiceUnavailable("The cart is busy; please retry.") from None
+            busy_waits += 1
+            time.sleep(min(left, random.uniform(0, min(0.25, 0.01 * 2**busy_waits))))
             continue
         except CartConditionFailed as failed:
             old = cart_state(cart_id, failed.item)
