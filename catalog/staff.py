@@ -8,7 +8,8 @@ import re
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -43,6 +44,7 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class PriceField(serializers.Field):
     """A decimal string (or JSON number) >= 0 with at most two decimals, as integer cents."""
 

@@ -285,7 +285,10 @@ class ProductDetailView(CatalogReadView):
         product = product_update(product_id=product_id, expected_version=version, changes=changes)
         return staff_response(product)
 
-    put = patch
+    def put(self, request, product_id: str):
+        # Its own method, not `put = patch`: the schema decorators would otherwise give both
+        # operations one operationId.
+        return self.patch(request, product_id)
 
     def delete(self, request, product_id: str):
         version = expected_version(request, body_version=None, required=False)
