@@ -2,10 +2,11 @@
 
 `grant_read_write_data` would let the web tier rewrite an order's status or a product's stock;
 these lists say exactly which calls each process makes, so a bug or a compromised web task
-cannot. TransactWriteItems needs no action of its own: IAM checks each item's Put, Update or
-ConditionCheck. One limit IAM cannot express: PutItem may replace an existing item, so the web
-tier, which creates orders, could still overwrite one; our code only ever puts an order on
-condition that its id is new.
+cannot. Staff catalog writes run on a service of their own (the ALB routes them there), so the
+public web tier never needs a product write. TransactWriteItems needs no action of its own: IAM
+checks each item's Put, Update or ConditionCheck. One limit IAM cannot express: PutItem may
+replace an existing item, so the web tier, which creates orders, could still overwrite one; our
+code only ever puts an order on condition that its id is new.
 """
 
 from aws_cdk import aws_dynamodb as dynamodb
@@ -35,6 +36,18 @@ WEB = {
         "dynamodb:ConditionCheckItem",
     ),
     "THROTTLE_TABLE": (
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DescribeTable",
+    ),
+}
+# Staff catalog writes, on their own service (StaffService, deploy/stacks/services.py): create
+# a product (PutItem on condition that the id is new); edit, archive, change the stock or attach
+# an image (one conditional UpdateItem each), after reading the product (a consistent GetItem).
+# Nothing else: archiving keeps the item (no DeleteItem), staff reads (GET) are served by web.
+STAFF = {
+    "PRODUCTS_TABLE": (
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",

@@ -23,7 +23,7 @@ from deploy.stacks.monitoring import Alarms
 from deploy.stacks.network import Network
 from deploy.stacks.notifications import Notifications, Notifier
 from deploy.stacks.queues import OrdersQueues
-from deploy.stacks.services import SeedTask, WebService, Workers
+from deploy.stacks.services import SeedTask, StaffService, WebService, Workers
 from deploy.stacks.tables import Tables
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +42,10 @@ class Sizing:
     workers: tuple[int, int] = (1, 10)
     worker_cpu: int = 512
     worker_memory_mib: int = 1024
+    # Staff catalog writes: one task of Fargate's smallest size in every sizing (a few staff).
+    staff_tasks: int = 1
+    staff_cpu: int = 256
+    staff_memory_mib: int = 512
     container_insights: bool = True
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
 
@@ -196,6 +200,16 @@ class CloudCartStack(Stack):
             requests_per_task=1000,
             log_retention=log_retention,
         )
+        # The web container again, on its own small service and role, behind the same ALB.
+        staff = StaffService(
+            self,
+            "Staff",
+            web=web,
+            cluster=network.cluster,
+            tasks=sizing.staff_tasks,
+            cpu=sizing.staff_cpu,
+            memory_mib=sizing.staff_memory_mib,
+        )
         environment["ALLOWED_HOSTS"] = web.allowed_hosts
         # Browsers upload images from the API's own pages (the browsable API) and the shop's
         # origins (context `shopOrigins`, comma-separated).
@@ -245,8 +259,11 @@ class CloudCartStack(Stack):
         web_role = web.task_definition.task_role
         tables_grant(web_role, tables=by_setting, actions=access.WEB)
         queues.queue.grant_send_messages(web_role)
-        # Staff sign image uploads and the web tier verifies them (products/ only).
-        images.grant_upload_and_verify(web_role)
+        # Staff catalog writes (the ALB sends them to the staff service): products, and image
+        # uploads signed, verified and published (products/ only). The web role has neither.
+        staff_role = staff.task_definition.task_role
+        tables_grant(staff_role, tables=by_setting, actions=access.STAFF)
+        images.grant_upload_and_verify(staff_role)
         # The worker applies stock and order status; it consumes the queue and re-publishes
         # (retries, the reconciler). It never touches carts, idempotency keys or throttles.
         worker_role = workers.worker_task_definition.task_role
@@ -331,8 +348,9 @@ class CloudCartStack(Stack):
             *index_wildcards,
             Acknowledgment(
                 id=f"AwsSolutions-IAM5[Resource::<{images_bucket}.Arn>/products/*]",
-                reason="The web role signs uploads of new, randomly named image objects and checks "
-                "them: it needs the product images prefix, not named objects; nothing outside it.",
+                reason="The staff role signs uploads of new, randomly named image objects, checks "
+                "and copies them: it needs the product images prefix, not named objects; nothing "
+                "outside it.",
             ),
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",

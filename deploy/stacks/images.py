@@ -7,7 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-# Images live under this prefix; it is all CloudFront serves and all the web role may touch.
+# Images live under this prefix; it is all CloudFront serves and all the staff role may touch.
 IMAGES_PREFIX = "products/"
 # The object tag the app sets (catalog/images.py) and the lifecycle rules act on.
 STATE_TAG = "cloudcart-image"
@@ -149,8 +149,8 @@ class ProductImages(Construct):
 
     def grant_upload_and_verify(self, role: iam.IGrantable) -> None:
         """Sign uploads (the signer must hold PutObject and, for the tag, PutObjectTagging),
-        head and read the first bytes of uploads (GetObject covers HeadObject), and retag them:
-        under products/ only."""
+        head and read the first bytes of uploads (GetObject covers HeadObject), copy a checked
+        upload to the key a product shows (the same three), and retag them: under products/ only."""
         iam.Grant.add_to_principal(
             grantee=role,
             actions=["s3:PutObject", "s3:PutObjectTagging", "s3:GetObject"],

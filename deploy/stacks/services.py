@@ -1,4 +1,4 @@
-"""The ECS services that run the one image: web (behind the ALB), worker, beat; and the seed task."""
+"""The ECS services that run the one image: web and staff (behind the ALB), worker, beat; the seed task."""
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_certificatemanager as acm
@@ -14,6 +14,13 @@ from constructs import Construct
 WEB_PORT = 8000
 # Fargate allows at most 120 s between SIGTERM and SIGKILL.
 FARGATE_MAX_STOP_TIMEOUT = 120
+# The staff catalog writes (catalog/urls.py, catalog/staff_views.py): these methods on these ALB
+# path patterns go to the staff service, whose role may write products and image objects; every
+# other request (product GETs, staff reads included) goes to web, whose role may not.
+STAFF_WRITE_PATHS = ("/products", "/products/*", "/uploads/*")
+STAFF_WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# An ALB rule holds at most 5 condition values (paths and methods together).
+ALB_RULE_MAX_VALUES = 5
 
 
 def app_task_definition(
@@ -61,6 +68,29 @@ def app_task_definition(
         )
     )
     return task_definition
+
+
+def staff_write_rules() -> list[tuple[list[str], list[str]]]:
+    """(path patterns, methods) of each listener rule: one path per rule, its methods in chunks
+    that keep every rule within ALB_RULE_MAX_VALUES condition values."""
+    per_rule = ALB_RULE_MAX_VALUES - 1
+    return [
+        ([path], list(STAFF_WRITE_METHODS[start : start + per_rule]))
+        for path in STAFF_WRITE_PATHS
+        for start in range(0, len(STAFF_WRITE_METHODS), per_rule)
+    ]
+
+
+def _health_check() -> elbv2.HealthCheck:
+    """`/healthz` (no dependencies): a task is taken out of the target group only if it hangs."""
+    return elbv2.HealthCheck(
+        path="/healthz",
+        healthy_http_codes="200",
+        interval=Duration.seconds(15),
+        timeout=Duration.seconds(5),
+        healthy_threshold_count=2,
+        unhealthy_threshold_count=3,
+    )
 
 
 class WebService(Construct):
@@ -143,20 +173,12 @@ class WebService(Construct):
             "SECURE_SSL_REDIRECT": "true" if certificate else "false",
             "SECURE_HSTS_PRELOAD": "true" if certificate else "false",
         }
-        self.task_definition = app_task_definition(
-            self,
-            name="web",
-            image=image,
-            command=["gunicorn", "-c", "deploy/gunicorn.conf.py", "cloudcart.wsgi"],
-            environment=web_environment,
-            secrets=secrets,
-            cpu=cpu,
-            memory_mib=memory_mib,
-            log_retention=log_retention,
-            # gunicorn finishes in-flight requests for graceful_timeout after SIGTERM.
-            stop_timeout=graceful_timeout.plus(Duration.seconds(10)),
-            port=WEB_PORT,
-        )
+        self._image = image
+        self._environment = web_environment
+        self._secrets = secrets
+        self._log_retention = log_retention
+        self._graceful_timeout = graceful_timeout
+        self.task_definition = self.gunicorn_task_definition(self, name="web", cpu=cpu, memory_mib=memory_mib)
         self.service = ecs.FargateService(
             self,
             "Service",
@@ -181,21 +203,14 @@ class WebService(Construct):
             listener = self.load_balancer.add_listener(
                 "Http", port=80, protocol=elbv2.ApplicationProtocol.HTTP
             )
+        self.listener = listener
         self.target_group = listener.add_targets(
             "Web",
             port=WEB_PORT,
             protocol=elbv2.ApplicationProtocol.HTTP,
             targets=[self.service.load_balancer_target(container_name="web", container_port=WEB_PORT)],
-            health_check=elbv2.HealthCheck(
-                path="/healthz",
-                healthy_http_codes="200",
-                interval=Duration.seconds(15),
-                timeout=Duration.seconds(5),
-                healthy_threshold_count=2,
-                unhealthy_threshold_count=3,
-            ),
-            # Shorter than gunicorn's graceful timeout: requests drain before the task stops.
-            deregistration_delay=Duration.seconds(min(30, int(graceful_timeout.to_seconds()))),
+            health_check=_health_check(),
+            deregistration_delay=self.deregistration_delay,
         )
 
         scaling = self.service.auto_scale_task_count(min_capacity=min_tasks, max_capacity=max_tasks)
@@ -215,6 +230,100 @@ class WebService(Construct):
 
         scheme = "https" if certificate else "http"
         self.url = f"{scheme}://{domain_name or self.load_balancer.load_balancer_dns_name}"
+
+    @property
+    def deregistration_delay(self) -> Duration:
+        # Shorter than gunicorn's graceful timeout: requests drain before the task stops.
+        return Duration.seconds(min(30, int(self._graceful_timeout.to_seconds())))
+
+    def gunicorn_task_definition(
+        self,
+        scope: Construct,
+        *,
+        name: str,
+        cpu: int,
+        memory_mib: int,
+        web_concurrency: int | None = None,
+    ) -> ecs.FargateTaskDefinition:
+        """The web container (image, gunicorn command, environment, secrets, port, stop timeout)
+        in a task definition of its own under `scope`: web's, and any service behind this ALB
+        that serves a share of its routes (staff). `web_concurrency` sets its gunicorn processes."""
+        environment = dict(self._environment)
+        if web_concurrency is not None:
+            environment["WEB_CONCURRENCY"] = str(web_concurrency)
+        return app_task_definition(
+            scope,
+            name=name,
+            image=self._image,
+            command=["gunicorn", "-c", "deploy/gunicorn.conf.py", "cloudcart.wsgi"],
+            environment=environment,
+            secrets=self._secrets,
+            cpu=cpu,
+            memory_mib=memory_mib,
+            log_retention=self._log_retention,
+            # gunicorn finishes in-flight requests for graceful_timeout after SIGTERM.
+            stop_timeout=self._graceful_timeout.plus(Duration.seconds(10)),
+            port=WEB_PORT,
+        )
+
+
+class StaffService(Construct):
+    """The staff catalog writes: the web container on a small service with its own task role.
+
+    The web ALB's listener sends STAFF_WRITE_METHODS on STAFF_WRITE_PATHS here, everything else
+    to web: only this role may write products and image objects (deploy/stacks/access.py). A
+    fixed count (one task by default), no autoscaling: a few staff edit the catalog.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        web: WebService,
+        cluster: ecs.ICluster,
+        tasks: int,
+        cpu: int,
+        memory_mib: int,
+        first_priority: int = 10,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # One gunicorn process: the smallest task has a quarter of a vCPU.
+        self.task_definition = web.gunicorn_task_definition(
+            self, name="staff", cpu=cpu, memory_mib=memory_mib, web_concurrency=1
+        )
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=cluster,
+            task_definition=self.task_definition,
+            desired_count=tasks,
+            # A deploy starts the new task before stopping the old one: staff writes stay up.
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+            health_check_grace_period=Duration.seconds(60),
+        )
+        self.target_group = elbv2.ApplicationTargetGroup(
+            self,
+            "TargetGroup",
+            vpc=cluster.vpc,
+            port=WEB_PORT,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            targets=[self.service.load_balancer_target(container_name="staff", container_port=WEB_PORT)],
+            health_check=_health_check(),
+            deregistration_delay=web.deregistration_delay,
+        )
+        for offset, (paths, methods) in enumerate(staff_write_rules()):
+            web.listener.add_target_groups(
+                f"StaffWrites{offset}",
+                priority=first_priority + offset,
+                conditions=[
+                    elbv2.ListenerCondition.path_patterns(paths),
+                    elbv2.ListenerCondition.http_request_methods(methods),
+                ],
+                target_groups=[self.target_group],
+            )
 
 
 class Workers(Construct):

@@ -1,6 +1,7 @@
 """The synthesized CloudCart stack, asserted with aws_cdk.assertions (never on hashed logical ids)."""
 
 import runpy
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from orders.models import IdempotencyKey, Order
 from tests.deploy.conftest import CERTIFICATE_ARN, DOMAIN_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_CONTAINERS = ("web", "worker", "beat", "seed", "notifier")
+APP_CONTAINERS = ("web", "staff", "worker", "beat", "seed", "notifier")
 # The env var (= setting) that names each model's table: written out here, not derived, so a
 # wrong mapping in the stack cannot agree with itself.
 TABLE_SETTINGS = {
@@ -286,8 +287,10 @@ def test_only_the_load_balancer_reaches_the_tasks(stack):
     (alb,) = stack.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer").values()
     (alb_group,) = alb["Properties"]["SecurityGroups"]
     ingress = list(stack.of_type("AWS::EC2::SecurityGroupIngress").values())
-    assert [rule["Properties"]["SourceSecurityGroupId"] for rule in ingress] == [alb_group]
-    assert ingress[0]["Properties"]["FromPort"] == ingress[0]["Properties"]["ToPort"] == 8000
+    # Two services behind the ALB, web and staff: each admits the ALB on the app's port, only.
+    assert [rule["Properties"]["SourceSecurityGroupId"] for rule in ingress] == [alb_group] * 2
+    for rule in ingress:
+        assert rule["Properties"]["FromPort"] == rule["Properties"]["ToPort"] == 8000
     for logical_id, group in stack.of_type("AWS::EC2::SecurityGroup").items():
         if {"Fn::GetAtt": [logical_id, "GroupId"]} != alb_group:
             assert "SecurityGroupIngress" not in group["Properties"], logical_id
@@ -310,6 +313,7 @@ def test_processes_run_the_one_image_by_command(stack):
     images = {str(c["Image"]) for c in containers.values()}
     assert len(images) == 1
     assert containers["web"]["Command"][:3] == ["gunicorn", "-c", "deploy/gunicorn.conf.py"]
+    assert containers["staff"]["Command"] == containers["web"]["Command"]
     assert containers["worker"]["Command"][:4] == ["celery", "-A", "cloudcart", "worker"]
     assert containers["notifier"]["Command"][:4] == ["celery", "-A", "cloudcart", "worker"]
     assert containers["beat"]["Command"][:4] == ["celery", "-A", "cloudcart", "beat"]
@@ -342,7 +346,7 @@ def test_exactly_one_beat_task_ever(stack):
     assert deployment["MaximumPercent"] == 100 and deployment["MinimumHealthyPercent"] == 0
     assert _scalable_targets_of(stack, service_id) == []
     # The seed task is a task definition only: no service keeps one running.
-    assert len(stack.of_type("AWS::ECS::Service")) == 4  # web, worker, beat, notifier
+    assert len(stack.of_type("AWS::ECS::Service")) == 5  # web, staff, worker, beat, notifier
 
 
 def test_worker_scales_on_orders_queue_depth(stack):
@@ -426,11 +430,41 @@ def test_web_cannot_change_an_order_status_or_a_product_stock(stack):
     assert {"dynamodb:GetItem", "dynamodb:Query"} <= orders
 
 
+def test_web_role_writes_no_product_and_no_image_object(stack):
+    """Staff catalog writes run on the staff service: the public web role cannot make them."""
+    web = _statements_of(stack, "web")
+    products = _actions_on(web, _table_id(stack, "PRODUCTS_TABLE"))
+    assert not products & {"dynamodb:PutItem", "dynamodb:UpdateItem"}, products
+    actions = {a for s in web for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    s3_actions = {a for a in actions if a.startswith("s3:")}
+    assert not s3_actions, s3_actions
+    assert _actions_on(web, _images_bucket_id(stack)) == set()
+
+
+def test_staff_role_writes_products_and_image_objects_and_nothing_else(stack):
+    staff = _statements_of(stack, "staff")
+    products = _actions_on(staff, _table_id(stack, "PRODUCTS_TABLE"))
+    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"} <= products
+    # Archiving keeps the item; no batch writes, no scans: staff reads are web's.
+    assert not products & {"dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:Scan"}, products
+    bucket_id = _images_bucket_id(stack)
+    assert _actions_on(staff, bucket_id) == {"s3:PutObject", "s3:PutObjectTagging", "s3:GetObject"}
+    resources = [s["Resource"] for s in staff]
+    for resource in resources:
+        assert _table_id(stack, "PRODUCTS_TABLE") in str(resource) or bucket_id in str(resource), resource
+    assert not any(_orders_queue_id(stack) in str(r) for r in resources)
+
+
 def test_every_dynamodb_action_is_listed_explicitly(stack):
     """No `dynamodb:*`-style grants: each role gets exactly its list from deploy/stacks/access.py."""
     from deploy.stacks import access
 
-    for container, lists in (("web", access.WEB), ("worker", access.WORKER), ("seed", access.SEED)):
+    for container, lists in (
+        ("web", access.WEB),
+        ("staff", access.STAFF),
+        ("worker", access.WORKER),
+        ("seed", access.SEED),
+    ):
         statements = _statements_of(stack, container)
         for setting in TABLE_SETTINGS.values():
             granted = {
@@ -721,12 +755,162 @@ def test_image_cdn_uses_origin_access_control_https_and_logs(stack):
     assert "DomainName" in str(base_url) and "https://" in str(base_url)
 
 
-def test_web_may_sign_head_and_tag_image_objects_under_products_only(stack):
+def test_only_staff_may_sign_head_and_tag_image_objects_under_products_only(stack):
     bucket_id = _images_bucket_id(stack)
-    web = [s for s in _statements_of(stack, "web") if bucket_id in str(s["Resource"])]
-    assert web, "the web role has no access to the images bucket"
-    for statement in web:
+    staff = [s for s in _statements_of(stack, "staff") if bucket_id in str(s["Resource"])]
+    assert staff, "the staff role has no access to the images bucket"
+    for statement in staff:
         assert "/products/*" in str(statement["Resource"]), statement
-    assert _actions_on(web, bucket_id) == {"s3:PutObject", "s3:PutObjectTagging", "s3:GetObject"}
-    for name in ("worker", "beat", "seed"):
+    assert _actions_on(staff, bucket_id) == {"s3:PutObject", "s3:PutObjectTagging", "s3:GetObject"}
+    for name in ("web", "worker", "beat", "seed", "notifier"):
         assert _actions_on(_statements_of(stack, name), bucket_id) == set(), name
+
+
+# --- Staff writes: their own service, reached by listener rules ---------------------------------
+
+_WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def _target_group_of(stack, container_name: str) -> dict:
+    _, service = _service_of(stack, container_name)
+    (load_balancer,) = service["Properties"]["LoadBalancers"]
+    assert load_balancer["ContainerName"] == container_name
+    return load_balancer["TargetGroupArn"]
+
+
+def _forwarding_listener(stack) -> tuple[str, dict]:
+    """The listener that forwards (the HTTPS one; HTTP when there is no certificate)."""
+    (found,) = [
+        (k, listener)
+        for k, listener in stack.of_type("AWS::ElasticLoadBalancingV2::Listener").items()
+        if listener["Properties"]["DefaultActions"][0]["Type"] == "forward"
+    ]
+    return found
+
+
+def _condition_values(rule: dict, field: str) -> list[str] | None:
+    config = {"path-pattern": "PathPatternConfig", "http-request-method": "HttpRequestMethodConfig"}[field]
+    for condition in rule["Properties"]["Conditions"]:
+        if condition["Field"] == field:
+            return condition[config]["Values"]
+    return None
+
+
+def _routed_to(stack, method: str, path: str):
+    """The target group the ALB forwards `method path` to, as CloudFormation states it: the
+    rules in priority order (all conditions of a rule must match; a path pattern's `*` matches
+    any characters, `/` included), then the listener's default action."""
+    listener_id, listener = _forwarding_listener(stack)
+    rules = sorted(
+        (
+            r
+            for r in stack.of_type("AWS::ElasticLoadBalancingV2::ListenerRule").values()
+            if r["Properties"]["ListenerArn"] == {"Ref": listener_id}
+        ),
+        key=lambda r: r["Properties"]["Priority"],
+    )
+    for rule in rules:
+        paths = _condition_values(rule, "path-pattern")
+        methods = _condition_values(rule, "http-request-method")
+        if paths is not None and not any(fnmatchcase(path, pattern) for pattern in paths):
+            continue
+        if methods is not None and method not in methods:
+            continue
+        (action,) = rule["Properties"]["Actions"]
+        assert action["Type"] == "forward", rule
+        return action["TargetGroupArn"]
+    (default,) = listener["Properties"]["DefaultActions"]
+    return default["TargetGroupArn"]
+
+
+@pytest.mark.parametrize("shape", ["https", "http"])
+def test_staff_writes_go_to_the_staff_target_group_and_nothing_else(synthesized, shape):
+    stack = synthesized[shape]
+    staff, web = _target_group_of(stack, "staff"), _target_group_of(stack, "web")
+    assert staff != web
+    for path in ("/products", "/products/p-1", "/products/p-1/stock", "/products/p-1/image", "/uploads/sign"):
+        for method in _WRITES:
+            assert _routed_to(stack, method, path) == staff, (method, path)
+        for method in ("GET", "HEAD", "OPTIONS"):
+            assert _routed_to(stack, method, path) == web, (method, path)
+    for path in ("/cart", "/checkout", "/orders", "/auth/login", "/me", "/categories/books", "/healthz"):
+        for method in ("GET", *_WRITES):
+            assert _routed_to(stack, method, path) == web, (method, path)
+    # Lookalikes outside the staff paths stay on web.
+    for path in ("/productsx", "/products-export", "/uploadsx/sign", "/api/products"):
+        assert _routed_to(stack, "POST", path) == web, path
+    rules = stack.of_type("AWS::ElasticLoadBalancingV2::ListenerRule").values()
+    for rule in rules:
+        values = sum(len(c[k]["Values"]) for c in rule["Properties"]["Conditions"] for k in c if k != "Field")
+        assert values <= 5, rule  # the ALB's limit of condition values per rule
+        assert rule["Properties"]["Actions"] == [{"Type": "forward", "TargetGroupArn": staff}], rule
+    assert len({r["Properties"]["Priority"] for r in rules}) == len(rules)
+
+
+def _write_routes():
+    """(method, sample path, view module) for every write method of every route of the app."""
+    from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+    samples = {"product_id": "p-1", "category": "books", "order_id": "0" * 32}
+
+    def walk(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern):
+                yield pattern
+
+    for pattern in walk(get_resolver().url_patterns):
+        view = getattr(pattern.callback, "view_class", None)
+        if view is None or pattern.name is None:
+            continue
+        kwargs = {name: samples[name] for name in pattern.pattern.regex.groupindex}
+        path = reverse(pattern.name, kwargs=kwargs)
+        for method in _WRITES:
+            if hasattr(view, method.lower()):
+                yield method, path, view.__module__
+
+
+def test_every_catalog_write_route_reaches_staff_and_every_other_write_web(stack):
+    """The rules follow the app's routes: a new catalog write endpoint outside the staff paths,
+    or a customer endpoint under them, fails here rather than with AccessDenied on AWS."""
+    staff, web = _target_group_of(stack, "staff"), _target_group_of(stack, "web")
+    routes = list(_write_routes())
+    assert {path for _, path, module in routes if module.startswith("catalog.")} == {
+        "/products",
+        "/products/p-1",
+        "/products/p-1/stock",
+        "/products/p-1/image",
+        "/uploads/sign",
+    }
+    for method, path, module in routes:
+        expected = staff if module.startswith("catalog.") else web
+        assert _routed_to(stack, method, path) == expected, (method, path, module)
+
+
+def test_staff_service_runs_one_smallest_task_checked_on_healthz(stack):
+    service_id, service = _service_of(stack, "staff")
+    assert service["Properties"]["DesiredCount"] == 1
+    assert service["Properties"]["LaunchType"] == "FARGATE"
+    assert _scalable_targets_of(stack, service_id) == []
+    task = stack.resources[stack.containers()["staff"]["TaskDefinition"]]["Properties"]
+    assert (task["Cpu"], task["Memory"]) == ("256", "512")  # Fargate's smallest
+    (group,) = [
+        g
+        for k, g in stack.of_type("AWS::ElasticLoadBalancingV2::TargetGroup").items()
+        if {"Ref": k} == _target_group_of(stack, "staff")
+    ]
+    assert group["Properties"]["HealthCheckPath"] == "/healthz"
+    assert group["Properties"]["Port"] == 8000 and group["Properties"]["TargetType"] == "ip"
+
+
+def test_staff_container_is_the_web_container_with_one_process(stack):
+    containers = stack.containers()
+    web, staff = containers["web"], containers["staff"]
+    for key in ("Image", "Command", "Secrets", "PortMappings", "StopTimeout"):
+        assert staff[key] == web[key], key
+    web_env, staff_env = stack.environment("web"), stack.environment("staff")
+    assert staff_env.pop("WEB_CONCURRENCY") == "1"
+    web_env.pop("WEB_CONCURRENCY")
+    assert staff_env == web_env  # Cognito ids, hosts, forwarded IPs, tables, images: all the same
+    assert {"COGNITO_USER_POOL_ID", "PRODUCT_IMAGES_BUCKET", "ALLOWED_HOSTS"} <= set(staff_env)
