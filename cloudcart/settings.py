@@ -40,12 +40,28 @@ INSTALLED_APPS = [
     "orders",
     "accounts",
     "notifications",
+    # OpenAPI 3 (drf-spectacular); Swagger UI's assets come from the sidecar package, served by us.
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
+    # Outermost: every response, even a 413 or a 404, carries the request id.
+    "cloudcart.middleware.RequestIdMiddleware",
+    # `Cache-Control: private, no-store` on per-client answers (views with `private_answers`).
+    "cloudcart.middleware.PrivateAnswersMiddleware",
+    "cloudcart.middleware.AwsCallCountMiddleware",  # only with AWS_CALL_COUNTING
+    "cloudcart.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before CommonMiddleware, which validates Host: the ALB health check's Host is the task's IP.
+    "cloudcart.health.HealthCheckMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # CSRF: Django's middleware issues the token (the browsable API's forms carry it); DRF views are
+    # csrf_exempt, so cloudcart.csrf enforces it for browser writes only (header clients are exempt).
+    "django.middleware.csrf.CsrfViewMiddleware",
+    # X-Frame-Options: DENY (asked for by `check --deploy`): nobody frames the browsable API or docs.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "cloudcart.urls"
@@ -84,18 +100,36 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "cloudcart.parsers.StrictJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     # Cognito access tokens (`Authorization: Bearer ...`), verified locally: see accounts/.
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.CognitoAccessTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # Browser writes need the CSRF token (see the CSRF middleware above); everything else is open.
+    "DEFAULT_PERMISSION_CLASSES": ["cloudcart.csrf.BrowserWritesNeedCsrf"],
     # No django.contrib.auth: a caller without a token is this anonymous customer.
     "UNAUTHENTICATED_USER": "accounts.users.AnonymousCustomer",
     "EXCEPTION_HANDLER": "cloudcart.errors.exception_handler",
     "URL_FORMAT_OVERRIDE": None,
+    "DEFAULT_SCHEMA_CLASS": "cloudcart.openapi.AutoSchema",
+    # X-Forwarded-For hops to trust for the client's address: the ALB adds one in production.
+    "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=1 if IS_PRODUCTION else 0),
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "cloudcart.negotiation.JSONFirstNegotiation",
 }
+
+# --- Production hardening (behind an ALB that terminates TLS) ----------------------------
+if IS_PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # The ALB health check speaks plain HTTP to the task.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- AWS (read in one place: cloudcart.aws) -----------------------------------------------
 # Locally moto's standalone server serves SQS, S3, Cognito, SNS and SES, and AWS's DynamoDB Local
@@ -160,6 +194,35 @@ CURSOR_MAX_AGE_SECONDS = 24 * 3600
 # The `Retry-After` of a 503 when DynamoDB or SQS is unreachable or throttling.
 RETRY_AFTER_SECONDS = env.int("RETRY_AFTER_SECONDS", default=5)
 
+# --- Catalog read cache ------------------------------------------------------------
+# Catalog GETs (product, listing, category page) may be served from a per-process cache up to
+# this many seconds old; it is also the `Cache-Control: max-age` a CDN or the ALB may honour.
+# 0 turns the cache off. Cart pricing and checkout never use it (see catalog/cache.py).
+CATALOG_CACHE_SECONDS = env.float("CATALOG_CACHE_SECONDS", default=5.0)
+CATALOG_CACHE_MAX_ENTRIES = env.int("CATALOG_CACHE_MAX_ENTRIES", default=2048)
+# When DynamoDB fails (unreachable, timing out, throttling), the last good answer is served for
+# this many seconds past its freshness before the answer becomes 503.
+CATALOG_STALE_IF_ERROR_SECONDS = env.float("CATALOG_STALE_IF_ERROR_SECONDS", default=60.0)
+# Threads per process that may wait on catalog reads at once: keep it below GUNICORN_THREADS
+# (default 4), so /healthz and the other paths always find a free thread while DynamoDB hangs.
+CATALOG_READ_SLOTS = env.int("CATALOG_READ_SLOTS", default=3)
+REST_FRAMEWORK["DEFAULT_CONTENT_NEGOTIATION_CLASS"] = "cloudcart.negotiation.JSONFirstNegotiation"
+
+# --- Catalog: product images (S3 presigned POST in, CloudFront out) -------------------------
+# The private bucket staff upload product images to (bootstrap_aws creates it locally; the stack
+# on AWS). Objects live under products/{id}/.
+PRODUCT_IMAGES_BUCKET = env.str("PRODUCT_IMAGES_BUCKET", default=f"{TABLE_PREFIX}product-images")
+# The largest image a signed upload may carry and an attached object may be (bytes).
+PRODUCT_IMAGE_MAX_BYTES = env.int("PRODUCT_IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
+# Where clients fetch images: `image_url` = this + "/" + the key. On AWS the CloudFront
+# distribution's URL (the stack sets it); locally the bucket on the local S3 endpoint.
+PRODUCT_IMAGES_BASE_URL = env.str(
+    "PRODUCT_IMAGES_BASE_URL",
+    default="" if IS_PRODUCTION else f"{AWS_ENDPOINT_URL}/{PRODUCT_IMAGES_BUCKET}",
+).rstrip("/")
+# A signed upload form is valid this long.
+PRODUCT_IMAGE_UPLOAD_EXPIRES_SECONDS = 600
+
 # --- Accounts: Cognito sign-in (accounts/) ----------------------------------------------------
 # Production: the stack sets the pool and app client ids. Locally both stay empty and the app
 # finds them by name on moto, where `bootstrap_aws` creates them.
@@ -197,136 +260,6 @@ DEMO_STAFF_EMAIL = env.str("DEMO_STAFF_EMAIL", default="staff@example.com")
 DEMO_STAFF_PASSWORD = env.str("DEMO_STAFF_PASSWORD", default="Staff-Passw0rd!")
 # Checkout without signing in (guest checkout) is allowed unless this is true (then 401).
 CHECKOUT_REQUIRES_SIGN_IN = env.bool("CHECKOUT_REQUIRES_SIGN_IN", default=False)
-
-# --- Production hardening (behind an ALB that terminates TLS) ----------------------------
-if IS_PRODUCTION:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    # The ALB health check speaks plain HTTP to the task.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-
-# --- Logging ---------------------------------------------------------------------------------
-# The root logger's level (botocore, pynamodb and urllib3 stay at WARNING).
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "botocore": {"level": "WARNING"},
-        "pynamodb": {"level": "WARNING"},
-        "urllib3": {"level": "WARNING"},
-    },
-}
-
-# --- Operability: request ids, JSON logs, limits, hostile input ------------------
-# Outermost: every response, even a 413 or a 404, carries the request id.
-MIDDLEWARE = [
-    "cloudcart.middleware.RequestIdMiddleware",
-    # `Cache-Control: private, no-store` on per-client answers (views with `private_answers`).
-    "cloudcart.middleware.PrivateAnswersMiddleware",
-    "cloudcart.middleware.AwsCallCountMiddleware",  # only with AWS_CALL_COUNTING
-    "cloudcart.middleware.BodySizeLimitMiddleware",
-    *MIDDLEWARE,
-]
-REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
-    "cloudcart.parsers.StrictJSONParser" if parser == "rest_framework.parsers.JSONParser" else parser
-    for parser in REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]
-]
-# One JSON object per line, each with the request id (None outside a request/task).
-LOGGING["filters"] = {"request_id": {"()": "cloudcart.logs.RequestIdFilter"}}
-LOGGING["formatters"]["json"] = {"()": "cloudcart.logs.json_formatter"}
-LOGGING["handlers"]["console"] = {
-    "class": "logging.StreamHandler",
-    "formatter": env.str("LOG_FORMAT", default="json"),  # "json" lines, or "plain" for humans at a terminal
-    "filters": ["request_id"],
-}
-
-# OpenAPI 3 (drf-spectacular); Swagger UI's assets come from the sidecar package, served by us.
-INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
-REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "cloudcart.openapi.AutoSchema"
-SPECTACULAR_SETTINGS = {
-    "TITLE": "CloudCart API",
-    "DESCRIPTION": (
-        "Catalog, cart and checkout. Every error is JSON `{code, detail}` (field errors under "
-        "`errors`); every response carries `X-Request-ID`. The error codes: docs/api.md."
-    ),
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    # PATCH /cart sets a whole line: its body is not a partial update.
-    "COMPONENT_SPLIT_PATCH": False,
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "accounts.openapi.postprocess_bearer_errors",
-        "cloudcart.openapi.postprocess_common",
-    ],
-}
-
-# Write throttles per client (cloudcart.throttling), counted in a shared DynamoDB table so all
-# workers and hosts enforce one limit. "N/s|m|h|d"; empty disables a scope.
-THROTTLE_TABLE = env.str("THROTTLE_TABLE", default=f"{TABLE_PREFIX}throttle")
-THROTTLE_RATES = {
-    "cart_write": env.str("THROTTLE_CART_WRITE_RATE", default="120/min"),
-    "checkout": env.str("THROTTLE_CHECKOUT_RATE", default="20/min"),
-    # Every /auth/* call (register, confirm, login, refresh, logout): each one costs a Cognito call.
-    "auth": env.str("THROTTLE_AUTH_RATE", default="30/min"),
-}
-# X-Forwarded-For hops to trust for the client's address: the ALB adds one in production.
-REST_FRAMEWORK["NUM_PROXIES"] = env.int("TRUSTED_PROXY_COUNT", default=1 if IS_PRODUCTION else 0)
-
-# CSRF: Django's middleware issues the token (the browsable API's forms carry it); DRF views are
-# csrf_exempt, so cloudcart.csrf enforces it for browser writes only (header clients are exempt).
-MIDDLEWARE += ["django.middleware.csrf.CsrfViewMiddleware"]
-REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = ["cloudcart.csrf.BrowserWritesNeedCsrf"]
-
-# --- Catalog read cache ------------------------------------------------------------
-# Catalog GETs (product, listing, category page) may be served from a per-process cache up to
-# this many seconds old; it is also the `Cache-Control: max-age` a CDN or the ALB may honour.
-# 0 turns the cache off. Cart pricing and checkout never use it (see catalog/cache.py).
-CATALOG_CACHE_SECONDS = env.float("CATALOG_CACHE_SECONDS", default=5.0)
-CATALOG_CACHE_MAX_ENTRIES = env.int("CATALOG_CACHE_MAX_ENTRIES", default=2048)
-# When DynamoDB fails (unreachable, timing out, throttling), the last good answer is served for
-# this many seconds past its freshness before the answer becomes 503.
-CATALOG_STALE_IF_ERROR_SECONDS = env.float("CATALOG_STALE_IF_ERROR_SECONDS", default=60.0)
-# Threads per process that may wait on catalog reads at once: keep it below GUNICORN_THREADS
-# (default 4), so /healthz and the other paths always find a free thread while DynamoDB hangs.
-CATALOG_READ_SLOTS = env.int("CATALOG_READ_SLOTS", default=3)
-REST_FRAMEWORK["DEFAULT_CONTENT_NEGOTIATION_CLASS"] = "cloudcart.negotiation.JSONFirstNegotiation"
-
-# --- Catalog: product images (S3 presigned POST in, CloudFront out) -------------------------
-# The private bucket staff upload product images to (bootstrap_aws creates it locally; the stack
-# on AWS). Objects live under products/{id}/.
-PRODUCT_IMAGES_BUCKET = env.str("PRODUCT_IMAGES_BUCKET", default=f"{TABLE_PREFIX}product-images")
-# The largest image a signed upload may carry and an attached object may be (bytes).
-PRODUCT_IMAGE_MAX_BYTES = env.int("PRODUCT_IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
-# Where clients fetch images: `image_url` = this + "/" + the key. On AWS the CloudFront
-# distribution's URL (the stack sets it); locally the bucket on the local S3 endpoint.
-PRODUCT_IMAGES_BASE_URL = env.str(
-    "PRODUCT_IMAGES_BASE_URL",
-    default="" if IS_PRODUCTION else f"{AWS_ENDPOINT_URL}/{PRODUCT_IMAGES_BUCKET}",
-).rstrip("/")
-# A signed upload form is valid this long.
-PRODUCT_IMAGE_UPLOAD_EXPIRES_SECONDS = 600
-
-# --- Deploy: behind the ALB --------------------------------------------------------
-# Before CommonMiddleware, which validates Host: the ALB health check's Host is the task's IP.
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.common.CommonMiddleware"), "cloudcart.health.HealthCheckMiddleware"
-)
-# X-Frame-Options: DENY (asked for by `check --deploy`): nobody frames the browsable API or docs.
-MIDDLEWARE += ["django.middleware.clickjacking.XFrameOptionsMiddleware"]
 
 # --- Orders: checkout, Celery over SQS, the worker and the reconciler --------------
 # SQS may be served apart from DynamoDB (and a test points it at a dead port); default: the same.
@@ -406,6 +339,7 @@ SES_CONFIGURATION_SET = env.str("SES_CONFIGURATION_SET", default="")
 # The queues a worker process consumes: "orders", "notifications" or both (the default, local).
 WORKER_QUEUES = env.list("WORKER_QUEUES", default=["orders", "notifications"])
 
+# --- Celery over SQS: broker, queues, worker, beat ---------------------------------------
 # Celery (cloudcart/celery.py reads every CELERY_* setting). The broker is the one place that
 # turns the AWS settings into kombu's terms: kombu takes the SQS endpoint from the URL's host and
 # port (it has no endpoint option); on AWS it is plain `sqs://` and boto3 finds the task role.
@@ -479,4 +413,65 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": BEAT_HEARTBEAT_SECONDS,
         "options": {"expires": BEAT_HEARTBEAT_SECONDS},
     },
+}
+
+# --- Logging ---------------------------------------------------------------------------------
+# The root logger's level (botocore, pynamodb and urllib3 stay at WARNING).
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# One JSON object per line, each with the request id (None outside a request/task).
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "cloudcart.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "cloudcart.logs.json_formatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env.str(
+                "LOG_FORMAT", default="json"
+            ),  # "json" lines, or "plain" for humans at a terminal
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "botocore": {"level": "WARNING"},
+        "pynamodb": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}
+
+# --- Operability: OpenAPI, throttles ------------------------------------------------------
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CloudCart API",
+    "DESCRIPTION": (
+        "Catalog, cart and checkout. Every error is JSON `{code, detail}` (field errors under "
+        "`errors`); every response carries `X-Request-ID`. The error codes: docs/api.md."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # PATCH /cart sets a whole line: its body is not a partial update.
+    "COMPONENT_SPLIT_PATCH": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "accounts.openapi.postprocess_bearer_errors",
+        "cloudcart.openapi.postprocess_common",
+    ],
+}
+
+# Write throttles per client (cloudcart.throttling), counted in a shared DynamoDB table so all
+# workers and hosts enforce one limit. "N/s|m|h|d"; empty disables a scope.
+THROTTLE_TABLE = env.str("THROTTLE_TABLE", default=f"{TABLE_PREFIX}throttle")
+THROTTLE_RATES = {
+    "cart_write": env.str("THROTTLE_CART_WRITE_RATE", default="120/min"),
+    "checkout": env.str("THROTTLE_CHECKOUT_RATE", default="20/min"),
+    # Every /auth/* call (register, confirm, login, refresh, logout): each one costs a Cognito call.
+    "auth": env.str("THROTTLE_AUTH_RATE", default="30/min"),
 }
