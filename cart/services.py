@@ -23,6 +23,7 @@ import time
 
 from botocore.exceptions import ClientError
 
+from cart.errors import CartFull, OutOfStock, QtyLimit
 from cart.selectors import PricedCart, cart_price
 from cart.store import (
     CartBusy,
@@ -34,7 +35,7 @@ from cart.store import (
     cart_state,
 )
 from catalog.selectors import product_get
-from cloudcart.errors import CartFull, OutOfStock, QtyLimit, ServiceUnavailable
+from cloudcart.errors import ServiceUnavailable
 from cloudcart.throttling import WriteLimit, throttle_stale_attributes
 
 logger = logging.getLogger(__name__)

@@ -1,8 +1,14 @@
-"""The catalog's domain errors: staff writes (versions, stock, ids) and product image uploads."""
+"""The catalog's domain errors: unknown products, staff writes (versions, stock, ids) and image uploads."""
 
 from rest_framework import status
 
 from cloudcart.errors import ApplicationError
+
+
+class ProductNotFound(ApplicationError):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_code = "product_not_found"
+    default_detail = "No product with this id."
 
 
 class PreconditionFailed(ApplicationError):

@@ -9,8 +9,9 @@ import logging
 import random
 import time
 
+from catalog.errors import ProductNotFound
 from catalog.models import Product
-from cloudcart.errors import ProductNotFound, ServiceUnavailable
+from cloudcart.errors import ServiceUnavailable
 from cloudcart.pagination import Page, decode_cursor, encode_cursor
 
 logger = logging.getLogger(__name__)

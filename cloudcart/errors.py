@@ -1,8 +1,8 @@
-"""Every error CloudCart answers with: the stable codes, the domain errors, and the one handler.
+"""Every error CloudCart answers with: the stable codes, the shared errors, and the one handler.
 
 Each error body is JSON `{"code": ..., "detail": ...}`, plus `"errors"` for field errors and any
 extra facts a client needs (e.g. the server's total). Codes are part of the API contract: add new
-ones, never rename old ones.
+ones, never rename old ones. Each app declares its domain errors in its own `errors.py`.
 """
 
 import logging
@@ -88,12 +88,6 @@ class InvalidCursor(ApplicationError):
     default_detail = "The cursor is invalid; start again from the first page."
 
 
-class ProductNotFound(ApplicationError):
-    status_code = status.HTTP_404_NOT_FOUND
-    default_code = "product_not_found"
-    default_detail = "No product with this id."
-
-
 class RequestTooLarge(ApplicationError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "request_too_large"
@@ -111,58 +105,6 @@ class CsrfFailed(ApplicationError):
     status_code = status.HTTP_403_FORBIDDEN
     default_code = "csrf_failed"
     default_detail = "CSRF check failed."
-
-
-# --- Cart ---
-class CartFull(ApplicationError):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "cart_full"
-    default_detail = "The cart already holds 50 lines; remove one first."
-
-
-class OutOfStock(ApplicationError):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "out_of_stock"
-    default_detail = "Not enough units in stock."
-
-
-class QtyLimit(ApplicationError):
-    default_code = "qty_limit"
-    default_detail = "A cart line holds at most 99 units."
-
-
-# --- Checkout and orders ---
-class TotalMismatch(ApplicationError):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "total_mismatch"
-    default_detail = "The total does not match the catalog prices."
-
-
-class UnknownProducts(ApplicationError):
-    default_code = "unknown_products"
-    default_detail = "Some products do not exist."
-
-
-class CartEmpty(ApplicationError):
-    default_code = "cart_empty"
-    default_detail = "The cart is empty: add items, or send them as `items`."
-
-
-class InvalidIdempotencyKey(ApplicationError):
-    default_code = "invalid_idempotency_key"
-    default_detail = "An Idempotency-Key has 1 to 255 characters."
-
-
-class IdempotencyKeyReused(ApplicationError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_code = "idempotency_key_reused"
-    default_detail = "This Idempotency-Key was already used with a different request."
-
-
-class OrderNotFound(ApplicationError):
-    status_code = status.HTTP_404_NOT_FOUND
-    default_code = "order_not_found"
-    default_detail = "No order with this id."
 
 
 def _retry_after() -> str:

@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime
 
-from cloudcart.errors import OrderNotFound
 from cloudcart.pagination import Page, decode_cursor, encode_cursor
+from orders.errors import OrderNotFound
 from orders.models import CustomerIndex, IdempotencyKey, Order, StatusIndex
 
 # The key of a customer-index page's last order: the table's key and the index's.

@@ -27,26 +27,19 @@ from django.conf import settings
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from cart.errors import OutOfStock
 from cart.selectors import cart_live_get
 from cart.store import CartState, cart_checkout_update, cart_item_read, cart_state, cart_throttle_update
 from catalog.models import Product
 from catalog.selectors import products_get_many
 from cloudcart import aws
 from cloudcart.aws import is_transient_aws_error
-from cloudcart.errors import (
-    ApplicationError,
-    CartEmpty,
-    IdempotencyKeyReused,
-    OutOfStock,
-    ServiceUnavailable,
-    TotalMismatch,
-    UnknownProducts,
-)
+from cloudcart.errors import ApplicationError, ServiceUnavailable
 from cloudcart.logs import request_id_var
 from cloudcart.money import format_cents
 from cloudcart.throttling import WriteLimit
 from notifications.services import order_notify
-from orders.errors import CartCheckedOut
+from orders.errors import CartCheckedOut, CartEmpty, IdempotencyKeyReused, TotalMismatch, UnknownProducts
 from orders.models import IdempotencyKey, Order, OrderLine, StatusChange
 from orders.selectors import idempotency_record_get, orders_due_for_republish, orders_pending_oldest
 from orders.serializers import order_data

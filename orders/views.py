@@ -18,7 +18,6 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsSignedIn, request_is_staff
 from cart.identity import CART_HEADER_NAME, cart_cookie_set, cart_id_for, cart_id_from_request
-from cloudcart.errors import InvalidIdempotencyKey
 from cloudcart.money import parse_amount
 from cloudcart.openapi import (
     BODY_ERRORS,
@@ -32,6 +31,7 @@ from cloudcart.openapi import (
 )
 from cloudcart.pagination import page_size
 from cloudcart.throttling import write_limit
+from orders.errors import InvalidIdempotencyKey
 from orders.permissions import CheckoutAllowed
 from orders.selectors import order_get_for, orders_of_customer
 from orders.serializers import ORDER_EXAMPLE, OrderSerializer, order_data

@@ -4,11 +4,11 @@ import time
 
 import pytest
 
+from cart.errors import QtyLimit
 from cart.identity import cart_id_new
 from cart.selectors import cart_get, cart_lines_get
 from cart.services import cart_clear, cart_item_add, cart_item_remove, cart_item_set
 from cart.store import cart_item_read
-from cloudcart.errors import QtyLimit
 from tests.cart.support import cart_expire
 
 

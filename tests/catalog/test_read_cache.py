@@ -285,7 +285,7 @@ def test_the_last_good_answer_is_served_within_the_grace_period(settings, cache_
 
 
 def test_domain_errors_are_never_answered_with_a_stale_copy(cache_on):
-    from cloudcart.errors import ProductNotFound
+    from catalog.errors import ProductNotFound
 
     outcomes = iter([{"id": "gone"}])
 

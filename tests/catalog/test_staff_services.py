@@ -8,6 +8,7 @@ from catalog import images
 from catalog.errors import (
     PreconditionFailed,
     ProductExists,
+    ProductNotFound,
     StockBelowZero,
     UploadContentMismatch,
     UploadKeyInvalid,
@@ -25,7 +26,6 @@ from catalog.services import (
     product_update,
 )
 from cloudcart import aws
-from cloudcart.errors import ProductNotFound
 from tests.catalog.images_support import jpeg_bytes, png_bytes, post_upload
 
 
