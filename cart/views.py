@@ -8,7 +8,14 @@ from rest_framework.views import APIView
 
 from cart.identity import cart_cookie_set, cart_id_for, cart_id_from_request
 from cart.selectors import PricedCart, cart_get
-from cart.serializers import cart_data
+from cart.serializers import (
+    CART_EXAMPLE,
+    CART_ID_PARAMETER,
+    SET_COOKIE_HEADER,
+    CartItemRemoveRequest,
+    CartSerializer,
+    cart_data,
+)
 from cart.services import (
     MAX_LINE_QTY,
     cart_clear,
@@ -16,17 +23,7 @@ from cart.services import (
     cart_item_remove,
     cart_item_set,
 )
-from cloudcart.openapi import (
-    BODY_ERRORS,
-    CART_EXAMPLE,
-    CART_ID_PARAMETER,
-    CSRF_FAILED,
-    SET_COOKIE_HEADER,
-    THROTTLED,
-    CartItemRemoveRequest,
-    CartSerializer,
-    errors,
-)
+from cloudcart.openapi import BODY_ERRORS, CSRF_FAILED, THROTTLED, errors
 from cloudcart.throttling import write_limit
 
 # The same ids the catalog's routes accept: anything else cannot be a product.

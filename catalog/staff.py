@@ -15,9 +15,18 @@ from rest_framework.response import Response
 
 from catalog.errors import PreconditionRequired
 from catalog.models import CATEGORY_PATTERN, PRODUCT_ID_PATTERN, Product
-from catalog.serializers import product_data, product_etag
+from catalog.serializers import PRODUCT_EXAMPLE, ProductSerializer, product_data, product_etag
 from cloudcart.money import parse_amount
-from cloudcart.openapi import BODY_ERRORS, PRODUCT_EXAMPLE, STAFF_ONLY, ProductSerializer, errors
+from cloudcart.openapi import BODY_ERRORS, STAFF_ONLY, errors
+
+IF_MATCH_PARAMETER = OpenApiParameter(
+    name="If-Match",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description='The version you read, as its ETag (`"3"`). Required for an edit (or `version` in a '
+    "form): a stale one is 412 with the current `version`, a missing one 428.",
+)
 
 # An If-Match that can never match a stored version (versions start at 1): the write is then
 # refused with 412 and the current version, like any stale one.

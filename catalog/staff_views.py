@@ -17,6 +17,7 @@ from catalog.images import IMAGE_TYPES, image_upload_sign
 from catalog.selectors import product_get
 from catalog.services import product_image_attach, product_stock_change
 from catalog.staff import (
+    IF_MATCH_PARAMETER,
     PRODUCT_ID_PATH,
     STAFF_PRODUCT,
     StrictIntegerField,
@@ -25,7 +26,7 @@ from catalog.staff import (
     staff_response,
     validated,
 )
-from cloudcart.openapi import BODY_ERRORS, IF_MATCH_PARAMETER, STAFF_ONLY, errors
+from cloudcart.openapi import BODY_ERRORS, STAFF_ONLY, errors
 
 # The largest single stock change: far beyond any real delivery, far below DynamoDB's number range.
 MAX_STOCK_CHANGE = 10**9

@@ -26,9 +26,10 @@ from accounts.permissions import IsStaff, request_is_staff
 from catalog.cache import catalog_json_cached
 from catalog.models import CATEGORY_PATTERN, PRODUCT_ID_PATTERN
 from catalog.selectors import product_get, products_by_category, products_page
-from catalog.serializers import product_data
+from catalog.serializers import PRODUCT_EXAMPLE, ProductPageSerializer, ProductSerializer, product_data
 from catalog.services import product_archive, product_create, product_update
 from catalog.staff import (
+    IF_MATCH_PARAMETER,
     PRODUCT_ID_PATH,
     STAFF_EDIT_RESPONSES,
     STAFF_PRODUCT,
@@ -44,17 +45,7 @@ from catalog.staff import (
     stock_field,
     validated,
 )
-from cloudcart.openapi import (
-    BODY_ERRORS,
-    CURSOR_PARAMETER,
-    IF_MATCH_PARAMETER,
-    LIMIT_PARAMETER,
-    PRODUCT_EXAMPLE,
-    STAFF_ONLY,
-    ProductPageSerializer,
-    ProductSerializer,
-    errors,
-)
+from cloudcart.openapi import BODY_ERRORS, CURSOR_PARAMETER, LIMIT_PARAMETER, STAFF_ONLY, errors
 from cloudcart.pagination import Page, page_size
 
 _PAGE_EXAMPLE = OpenApiExample(

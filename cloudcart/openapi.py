@@ -1,13 +1,14 @@
 """OpenAPI documentation pieces shared by every view: error bodies, headers and common responses.
 
-Views describe their own input/output with `extend_schema`; `postprocess_common` then adds what every
+Views describe their own input/output with `extend_schema` (each app's shapes and examples live in
+the app, e.g. `catalog/serializers.py`); `postprocess_common` then adds what every
 operation shares (the `X-Request-ID` header, 503 + Retry-After), so no operation can forget them.
 """
 
 import copy
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from cloudcart.errors import ERROR_CODES
@@ -45,46 +46,6 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
-class ProductSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=64)
-    name = serializers.CharField()
-    category = serializers.CharField()
-    description = serializers.CharField(allow_blank=True)
-    price = serializers.RegexField(r"^\d+\.\d{2}$", help_text="Decimal string, e.g. `199.99`.")
-    currency = serializers.CharField(min_length=3, max_length=3)
-    stock = serializers.IntegerField(min_value=0)
-    image_key = serializers.CharField(allow_null=True, help_text="The image's S3 key (products/{id}/...).")
-    image_url = serializers.URLField(allow_null=True, help_text="Where the image is served, or null.")
-    version = serializers.IntegerField(
-        min_value=1, help_text="Bumped by every staff edit; also the `ETag` of staff answers (`If-Match`)."
-    )
-    archived = serializers.BooleanField(help_text="Archived products are shown to staff only.")
-    updated_at = serializers.DateTimeField()
-
-
-ProductPageSerializer = inline_serializer(
-    name="ProductPage",
-    fields={
-        "results": ProductSerializer(many=True),
-        "next": serializers.URLField(allow_null=True, help_text="The next page's URL; null on the last."),
-    },
-)
-
-PRODUCT_EXAMPLE = {
-    "id": "1",
-    "name": "Trail running shoes",
-    "category": "shoes",
-    "description": "Light shoes with a grippy sole.",
-    "price": "199.99",
-    "currency": "USD",
-    "stock": 42,
-    "image_key": None,
-    "image_url": None,
-    "version": 1,
-    "archived": False,
-    "updated_at": "2026-11-27T12:00:00Z",
-}
-
 # --- Headers and parameters --------------------------------------------------------------------
 
 REQUEST_ID_PARAMETER = OpenApiParameter(
@@ -94,22 +55,6 @@ REQUEST_ID_PARAMETER = OpenApiParameter(
     required=False,
     description="Your id for this request, echoed back and put on every log line. An id that is "
     "missing, longer than 128 characters or outside `A-Za-z0-9._:-` is replaced by a new one.",
-)
-CART_ID_PARAMETER = OpenApiParameter(
-    name="X-Cart-Id",
-    type=str,
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description="Your cart id, as returned by the first cart write (also set as the `cart_id` "
-    "cookie). Header clients are not subject to CSRF checks.",
-)
-IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
-    name="Idempotency-Key",
-    type=str,
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description="A unique key per intended order (e.g. a UUID). Repeating the request with the "
-    "same key and body replays the first answer; the same key with another body is a 422.",
 )
 LIMIT_PARAMETER = OpenApiParameter(
     name="limit",
@@ -125,15 +70,6 @@ CURSOR_PARAMETER = OpenApiParameter(
     location=OpenApiParameter.QUERY,
     required=False,
     description="The opaque cursor from a previous page's `next` URL.",
-)
-
-IF_MATCH_PARAMETER = OpenApiParameter(
-    name="If-Match",
-    type=str,
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description='The version you read, as its ETag (`"3"`). Required for an edit (or `version` in a '
-    "form): a stale one is 412 with the current `version`, a missing one 428.",
 )
 
 _RESPONSE_HEADERS = {
@@ -171,6 +107,7 @@ BODY_ERRORS = {
     415: errors(415, "unsupported_media_type"),
 }
 THROTTLED = {429: errors(429, "throttled")}
+CSRF_FAILED = {403: errors(403, "csrf_failed")}
 # Staff-only operations: anonymous callers, bad tokens and customers are refused.
 STAFF_ONLY = {
     401: errors(401, "not_authenticated", "invalid_token", "token_expired"),
@@ -282,52 +219,3 @@ def postprocess_common(result, generator, request, public):
                 if status in ("429", "503"):
                     headers.update(_RETRY_AFTER_HEADER)
     return result
-
-
-# --- Cart --------------------------------------------------------------------------------------
-
-
-class CartLineSerializer(serializers.Serializer):
-    id = serializers.CharField(help_text="The product id.")
-    name = serializers.CharField(allow_null=True)
-    qty = serializers.IntegerField(min_value=1, max_value=99)
-    unit_price = serializers.CharField(allow_null=True, help_text="Current catalog price, decimal string.")
-    line_total = serializers.CharField(allow_null=True)
-    available = serializers.BooleanField(help_text="False when the product is gone or short of stock.")
-
-
-class CartSerializer(serializers.Serializer):
-    id = serializers.CharField(allow_null=True, help_text="The cart id (null before the first write).")
-    items = CartLineSerializer(many=True)
-    subtotal = serializers.CharField(help_text="Decimal string.")
-    currency = serializers.CharField()
-
-
-CART_EXAMPLE = {
-    "id": "kS3v0lqJ1n3T8o0pG2Vd3bqgJxq0l9aP",
-    "items": [
-        {
-            "id": "1",
-            "name": "Trail running shoes",
-            "qty": 2,
-            "unit_price": "199.99",
-            "line_total": "399.98",
-            "available": True,
-        }
-    ],
-    "subtotal": "399.98",
-    "currency": "USD",
-}
-SET_COOKIE_HEADER = OpenApiParameter(
-    name="Set-Cookie",
-    type=str,
-    location=OpenApiParameter.HEADER,
-    response=[200],
-    description="`cart_id=<id>`: HttpOnly, SameSite=Lax, 7 days, renewed by every write.",
-)
-CSRF_FAILED = {403: errors(403, "csrf_failed")}
-# DELETE /cart: with `{"id"}` removes that line; with no body (or no id) empties the cart.
-CartItemRemoveRequest = inline_serializer(
-    name="CartItemRemove",
-    fields={"id": serializers.CharField(max_length=64, required=False, help_text="The product id.")},
-)

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from cloudcart.money import format_cents
@@ -81,3 +82,11 @@ ORDER_EXAMPLE = {
     "created_at": "2026-11-27T14:18:25.079571Z",
     "history": [{"status": "PENDING", "at": "2026-11-27T14:18:25.079571Z", "reason": None}],
 }
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    name="Idempotency-Key",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="A unique key per intended order (e.g. a UUID). Repeating the request with the "
+    "same key and body replays the first answer; the same key with another body is a 422.",
+)

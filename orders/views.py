@@ -18,23 +18,15 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsSignedIn, request_is_staff
 from cart.identity import CART_HEADER_NAME, cart_cookie_set, cart_id_for, cart_id_from_request
+from cart.serializers import CART_ID_PARAMETER
 from cloudcart.money import parse_amount
-from cloudcart.openapi import (
-    BODY_ERRORS,
-    CART_ID_PARAMETER,
-    CSRF_FAILED,
-    CURSOR_PARAMETER,
-    IDEMPOTENCY_KEY_PARAMETER,
-    LIMIT_PARAMETER,
-    THROTTLED,
-    errors,
-)
+from cloudcart.openapi import BODY_ERRORS, CSRF_FAILED, CURSOR_PARAMETER, LIMIT_PARAMETER, THROTTLED, errors
 from cloudcart.pagination import page_size
 from cloudcart.throttling import write_limit
 from orders.errors import InvalidIdempotencyKey
 from orders.permissions import CheckoutAllowed
 from orders.selectors import order_get_for, orders_of_customer
-from orders.serializers import ORDER_EXAMPLE, OrderSerializer, order_data
+from orders.serializers import IDEMPOTENCY_KEY_PARAMETER, ORDER_EXAMPLE, OrderSerializer, order_data
 from orders.services import LineRequest, order_place
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
