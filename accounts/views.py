@@ -35,17 +35,12 @@ from accounts.services import (
     session_start,
 )
 from cart.identity import cart_cookie_delete, guest_cart_id_from_request
+from cloudcart.inputs import InputForm, validated
 from cloudcart.openapi import BODY_ERRORS, CSRF_FAILED, THROTTLED, errors
 from cloudcart.throttling import throttle_writes
 
 _EMAIL = serializers.EmailField(max_length=254)
 _PASSWORD = serializers.CharField(max_length=256, trim_whitespace=False, style={"input_type": "password"})
-
-
-def _validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 _TOKENS = inline_serializer(
@@ -103,7 +98,7 @@ _WRITE_ERRORS = {**BODY_ERRORS, **CSRF_FAILED, **THROTTLED}
     )
 )
 @throttle_writes(scope="auth")
-class RegisterView(APIView):
+class RegisterView(InputForm, APIView):
     """Create an account. Passwords: at least 12 characters with upper and lower case and a digit.
 
     Where the pool requires it (on AWS), Cognito e-mails a code: `POST /auth/confirm` it, then sign in.
@@ -115,12 +110,10 @@ class RegisterView(APIView):
         email = _EMAIL
         password = _PASSWORD
 
-    def get_serializer(self, *args, **kwargs):
-        kwargs.pop("instance", None)
-        return self.RegisterInput(*args, **kwargs)
+    input_serializer = RegisterInput
 
     def post(self, request):
-        data = _validated(self.RegisterInput, request.data)
+        data = validated(self.RegisterInput, request.data)
         registration = account_register(email=data["email"], password=data["password"])
         return Response(
             {"id": registration.id, "email": registration.email, "confirmed": registration.confirmed},
@@ -141,7 +134,7 @@ class RegisterView(APIView):
     )
 )
 @throttle_writes(scope="auth")
-class ConfirmView(APIView):
+class ConfirmView(InputForm, APIView):
     """Confirm a registration with the e-mailed code (confirming twice is harmless)."""
 
     authentication_classes = []
@@ -150,12 +143,10 @@ class ConfirmView(APIView):
         email = _EMAIL
         code = serializers.RegexField(r"^[0-9A-Za-z]{1,16}\Z", max_length=16)
 
-    def get_serializer(self, *args, **kwargs):
-        kwargs.pop("instance", None)
-        return self.ConfirmInput(*args, **kwargs)
+    input_serializer = ConfirmInput
 
     def post(self, request):
-        data = _validated(self.ConfirmInput, request.data)
+        data = validated(self.ConfirmInput, request.data)
         account_confirm(email=data["email"], code=data["code"])
         return Response({"confirmed": True})
 
@@ -197,7 +188,7 @@ class ConfirmView(APIView):
     ),
 )
 @throttle_writes(scope="auth")
-class LoginView(APIView):
+class LoginView(InputForm, APIView):
     """Sign in with e-mail and password. Send the access token as `Authorization: Bearer <token>`.
 
     A guest cart sent along (cookie `cart_id` or header `X-Cart-Id`) is merged into the account's
@@ -211,9 +202,7 @@ class LoginView(APIView):
         email = _EMAIL
         password = _PASSWORD
 
-    def get_serializer(self, *args, **kwargs):
-        kwargs.pop("instance", None)
-        return self.LoginInput(*args, **kwargs)
+    input_serializer = LoginInput
 
     def get(self, request):
         """The browsable API's sign-in page: its form below posts here."""
@@ -227,7 +216,7 @@ class LoginView(APIView):
         )
 
     def post(self, request):
-        data = _validated(self.LoginInput, request.data)
+        data = validated(self.LoginInput, request.data)
         guest_cart_id = guest_cart_id_from_request(request)
         tokens = session_start(
             email=data["email"],
@@ -261,7 +250,7 @@ class LoginView(APIView):
     )
 )
 @throttle_writes(scope="auth")
-class RefreshView(APIView):
+class RefreshView(InputForm, APIView):
     """Trade a refresh token (from sign-in) for new access and id tokens."""
 
     authentication_classes = []
@@ -271,12 +260,10 @@ class RefreshView(APIView):
             max_length=4096, required=False, help_text="From sign-in (browsers: the cookie)."
         )
 
-    def get_serializer(self, *args, **kwargs):
-        kwargs.pop("instance", None)
-        return self.RefreshInput(*args, **kwargs)
+    input_serializer = RefreshInput
 
     def post(self, request):
-        data = _validated(self.RefreshInput, request.data)
+        data = validated(self.RefreshInput, request.data)
         refresh_token = data.get("refresh_token") or request.COOKIES.get(REFRESH_COOKIE)
         if not refresh_token:
             raise InvalidRefreshToken("Send the `refresh_token` from sign-in.")
@@ -298,7 +285,7 @@ class RefreshView(APIView):
     )
 )
 @throttle_writes(scope="auth")
-class LogoutView(APIView):
+class LogoutView(InputForm, APIView):
     """Sign out: every refresh token of the account is revoked (Cognito GlobalSignOut).
 
     Send the refresh token in the body, or the access token as `Authorization: Bearer`. Access
@@ -311,12 +298,10 @@ class LogoutView(APIView):
     class LogoutInput(serializers.Serializer):
         refresh_token = serializers.CharField(max_length=4096, required=False)
 
-    def get_serializer(self, *args, **kwargs):
-        kwargs.pop("instance", None)
-        return self.LogoutInput(*args, **kwargs)
+    input_serializer = LogoutInput
 
     def post(self, request):
-        data = _validated(self.LogoutInput, request.data)
+        data = validated(self.LogoutInput, request.data)
         session_logout(
             refresh_token=data.get("refresh_token") or request.COOKIES.get(REFRESH_COOKIE),
             access_token=bearer_token(request) or request.COOKIES.get(ACCESS_COOKIE),

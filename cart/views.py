@@ -23,6 +23,7 @@ from cart.services import (
     cart_item_remove,
     cart_item_set,
 )
+from cloudcart.inputs import validated
 from cloudcart.openapi import BODY_ERRORS, CSRF_FAILED, THROTTLED, errors
 from cloudcart.throttling import write_limit
 
@@ -31,12 +32,6 @@ product_id_field = serializers.CharField(
     max_length=64,
     validators=[RegexValidator(r"^[A-Za-z0-9._-]+\Z", "A product id is letters, digits, '.', '_' or '-'.")],
 )
-
-
-def _validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 _CART_OK = OpenApiResponse(CartSerializer, examples=[OpenApiExample("A cart", value=CART_EXAMPLE)])
@@ -138,14 +133,14 @@ class CartView(APIView):
         return Response(cart_data(cart_get(cart_id=cart_id_from_request(request))))
 
     def post(self, request):
-        data = _validated(self.AddInput, request.data)
+        data = validated(self.AddInput, request.data)
         cart = cart_item_add(
             cart_id=cart_id_for(request), product_id=data["id"], qty=data["qty"], throttle=self._limit()
         )
         return self._answer(cart)
 
     def patch(self, request):
-        data = _validated(self.SetInput, request.data)
+        data = validated(self.SetInput, request.data)
         cart = cart_item_set(
             cart_id=cart_id_for(request), product_id=data["id"], qty=data["qty"], throttle=self._limit()
         )
@@ -162,7 +157,7 @@ class CartView(APIView):
             if cart_id:
                 return self._answer(cart_clear(cart_id=cart_id, throttle=self._limit()))
             return self._answer(cart_get(cart_id=None))
-        data = _validated(self.RemoveInput, request.data)
+        data = validated(self.RemoveInput, request.data)
         if cart_id is None:
             return self._answer(cart_get(cart_id=None))
         return self._answer(cart_item_remove(cart_id=cart_id, product_id=data["id"], throttle=self._limit()))

@@ -122,12 +122,6 @@ def staff_response(product: Product, *, status: int = 200, headers: dict | None 
     )
 
 
-def validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 # --- OpenAPI pieces the staff operations share ------------------------------------------------
 
 PRODUCT_ID_PATH = OpenApiParameter(

@@ -24,8 +24,8 @@ from catalog.staff import (
     expected_version,
     product_id_field,
     staff_response,
-    validated,
 )
+from cloudcart.inputs import InputForm, validated
 from cloudcart.openapi import BODY_ERRORS, STAFF_ONLY, errors
 
 # The largest single stock change: far beyond any real delivery, far below DynamoDB's number range.
@@ -58,7 +58,7 @@ MAX_STOCK_CHANGE = 10**9
         },
     ),
 )
-class ProductStockView(APIView):
+class ProductStockView(InputForm, APIView):
     """A product's stock. POST `{"delta": -3}` adds (refused below zero), `{"set": 40}` sets.
 
     Both are single atomic DynamoDB updates, safe beside the order worker's own decrements, and
@@ -78,9 +78,7 @@ class ProductStockView(APIView):
                 raise serializers.ValidationError("Give exactly one of `delta` and `set`.")
             return attrs
 
-    def get_serializer(self, *args, **kwargs):
-        kwargs.pop("instance", None)
-        return self.StockChangeInput(*args, **kwargs)
+    input_serializer = StockChangeInput
 
     def get(self, request, product_id: str):
         return staff_response(product_get(product_id=product_id, consistent=True, include_archived=True))
@@ -116,7 +114,7 @@ class ProductStockView(APIView):
         },
     ),
 )
-class ProductImageView(APIView):
+class ProductImageView(InputForm, APIView):
     """POST `{"key": "products/{id}/....png"}` (from `/uploads/sign`) after uploading to S3.
 
     The object is checked first: under this product's prefix, present, an allowed type, within
@@ -128,9 +126,7 @@ class ProductImageView(APIView):
     class ImageAttachInput(serializers.Serializer):
         key = serializers.CharField(max_length=300, help_text="The `key` field of the signed upload.")
 
-    def get_serializer(self, *args, **kwargs):
-        kwargs.pop("instance", None)
-        return self.ImageAttachInput(*args, **kwargs)
+    input_serializer = ImageAttachInput
 
     def post(self, request, product_id: str):
         data = validated(self.ImageAttachInput, request.data)
@@ -173,7 +169,7 @@ _SIGNED_UPLOAD = inline_serializer(
         },
     ),
 )
-class ImageUploadSignView(APIView):
+class ImageUploadSignView(InputForm, APIView):
     """POST `{"product_id", "content_type", "size"}`: a form to upload the image straight to S3.
 
     The form is valid for 10 minutes, for one new key under `products/{id}/`, with the content
@@ -192,9 +188,7 @@ class ImageUploadSignView(APIView):
                 raise serializers.ValidationError(f"At most {settings.PRODUCT_IMAGE_MAX_BYTES} bytes.")
             return value
 
-    def get_serializer(self, *args, **kwargs):
-        kwargs.pop("instance", None)
-        return self.UploadSignInput(*args, **kwargs)
+    input_serializer = UploadSignInput
 
     def post(self, request):
         data = validated(self.UploadSignInput, request.data)

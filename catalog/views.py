@@ -43,8 +43,8 @@ from catalog.staff import (
     product_id_field,
     staff_response,
     stock_field,
-    validated,
 )
+from cloudcart.inputs import InputForm, validated
 from cloudcart.openapi import BODY_ERRORS, CURSOR_PARAMETER, LIMIT_PARAMETER, STAFF_ONLY, errors
 from cloudcart.pagination import Page, page_size
 
@@ -151,7 +151,7 @@ class CatalogReadView(APIView):
         responses={201: STAFF_PRODUCT, **BODY_ERRORS, **STAFF_ONLY, 409: errors(409, "product_exists")},
     ),
 )
-class ProductListView(CatalogReadView):
+class ProductListView(InputForm, CatalogReadView):
     """All products, a page at a time (`limit` 1-100, default 20; follow `next`).
 
     Staff: POST creates a product (`id` optional, generated when absent; `price` a decimal string).
@@ -166,10 +166,7 @@ class ProductListView(CatalogReadView):
         currency = currency_field(required=False)
         stock = stock_field()
 
-    def get_serializer(self, *args, **kwargs):
-        """The create form of the browsable API."""
-        kwargs.pop("instance", None)
-        return self.ProductCreateInput(*args, **kwargs)
+    input_serializer = ProductCreateInput
 
     def data(self, request):
         page = products_page(

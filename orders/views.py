@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsSignedIn, request_is_staff
 from cart.identity import CART_HEADER_NAME, cart_cookie_set, cart_id_for, cart_id_from_request
 from cart.serializers import CART_ID_PARAMETER
+from cloudcart.inputs import InputForm, validated
 from cloudcart.money import parse_amount
 from cloudcart.openapi import BODY_ERRORS, CSRF_FAILED, CURSOR_PARAMETER, LIMIT_PARAMETER, THROTTLED, errors
 from cloudcart.pagination import page_size
@@ -60,12 +61,6 @@ class CheckoutLineInput(serializers.Serializer):
         ],
     )
     qty = serializers.IntegerField(min_value=1, max_value=settings.ORDER_MAX_LINE_QTY)
-
-
-def _validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _idempotency_key(request) -> str | None:
@@ -127,7 +122,7 @@ _REPLAYED = OpenApiParameter(
         },
     )
 )
-class CheckoutView(APIView):
+class CheckoutView(InputForm, APIView):
     """Place an order from `items` (or, without `items`, from the caller's cart).
 
     `{"items": [{"id": "1", "qty": 2}], "total": "399.98"}`: `total` is optional and only
@@ -153,14 +148,11 @@ class CheckoutView(APIView):
         # Where a guest's receipt goes (a signed-in customer's comes from the account); none: no e-mail.
         email = serializers.EmailField(required=False, allow_null=True, max_length=254)
 
-    def get_serializer(self, *args, **kwargs):
-        """The input serializer: the browsable API builds its form from it."""
-        kwargs.pop("instance", None)
-        return self.Input(*args, **kwargs)
+    input_serializer = Input
 
     def post(self, request):
         key = _idempotency_key(request)
-        data = _validated(self.Input, request.data)
+        data = validated(self.Input, request.data)
         lines = None
         if "items" in data:
             lines = [LineRequest(product_id=line["id"], qty=line["qty"]) for line in data["items"]]
