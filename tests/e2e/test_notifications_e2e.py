@@ -9,7 +9,6 @@ three times before anything processes it.
 
 import os
 import signal
-import time
 from collections import Counter
 
 import pytest
@@ -25,6 +24,7 @@ from tests.notifications.support import (
     markers,
     new_address,
     wait_emails,
+    wait_marker,
     wait_notifications_drained,
 )
 from tests.orders.support import wait_final
@@ -151,10 +151,7 @@ def test_a_worker_killed_while_sending_the_email_never_sends_it_twice(web, inbox
     env = {"SES_ENDPOINT_URL": ses.url, "AWS_READ_TIMEOUT": "60"}
     first = CeleryProcess("worker", concurrency=1, env=env, name="e2e-notify-killed")
     try:
-        deadline = time.monotonic() + 60
-        while (marker := markers(order_id).get("CONFIRMED#email")) is None or marker.state != "CLAIMED":
-            assert time.monotonic() < deadline, "the worker never started sending the receipt"
-            time.sleep(0.1)
+        wait_marker(order_id, "CONFIRMED#email", lambda m: m.state == "CLAIMED", timeout=120, what="claimed")
     finally:
         os.killpg(first.process.pid, signal.SIGKILL)  # the whole worker: main process and pool
         first.process.wait()
@@ -162,11 +159,8 @@ def test_a_worker_killed_while_sending_the_email_never_sends_it_twice(web, inbox
 
     second = CeleryProcess("worker", concurrency=1, name="e2e-notify-restarted")
     try:
-        deadline = time.monotonic() + 90
-        while markers(order_id)["CONFIRMED#email"].state == "CLAIMED":
-            assert time.monotonic() < deadline, "the lapsed claim was never resolved"
-            time.sleep(0.3)
-        wait_notifications_drained(timeout=60)
+        wait_marker(order_id, "CONFIRMED#email", lambda m: m.state != "CLAIMED", timeout=120, what="resolved")
+        wait_notifications_drained(timeout=120)
     finally:
         second.stop()
     assert Order.get(order_id).status == "CONFIRMED"
@@ -184,11 +178,15 @@ def test_with_ses_down_orders_still_confirm_and_the_email_arrives_once_ses_is_ba
         order_id = checkout(web, make_product(stock=5, price_cents=2500), qty=2, email=address)
         assert wait_final([order_id], timeout=60)[order_id].status == "CONFIRMED"
         inbox.wait_for(order_id, ["order.placed", "order.confirmed"], timeout=60)
-        worker.wait_for_count("retry: Retry in", 2, timeout=60)  # backing off, not dropped
+        # Backing off, not dropped: the receipt's own marker counts its attempts (the worker's
+        # "Retry in" lines also come from other tasks, such as a second notify message of this
+        # order finding the marker claimed).
+        marker = wait_marker(
+            order_id, "CONFIRMED#email", lambda m: m.attempts >= 2, timeout=120, what="tried twice"
+        )
         assert emails_to(address) == []
-        marker = markers(order_id)["CONFIRMED#email"]
         # Released after each refused attempt (or claimed by the attempt running right now).
-        assert marker.state in ("RELEASED", "CLAIMED") and marker.attempts >= 2, marker.attempts
+        assert marker.state in ("RELEASED", "CLAIMED"), marker.state
 
         ses.forward_to(settings.SES_ENDPOINT_URL)  # SES is back on the same address
         (email,) = wait_emails(address, 1, timeout=60)

@@ -82,6 +82,16 @@ def markers(order_id: str) -> dict[str, NotificationMarker]:
     return {m.key: m for m in NotificationMarker.query(order_id, consistent_read=True)}
 
 
+def wait_marker(order_id: str, key: str, until, *, timeout: float, what: str) -> NotificationMarker:
+    """Wait until the marker `key` of `order_id` exists and `until(marker)` holds; return it."""
+    deadline = time.monotonic() + timeout
+    while (marker := markers(order_id).get(key)) is None or not until(marker):
+        seen = None if marker is None else (marker.state, marker.attempts)
+        assert time.monotonic() < deadline, f"{order_id}/{key} (state, attempts) {seen}: not {what}"
+        time.sleep(0.2)
+    return marker
+
+
 def notifications_queue_depth() -> int:
     attributes = aws.client("sqs").get_queue_attributes(
         QueueUrl=settings.NOTIFICATIONS_QUEUE_URL, AttributeNames=["All"]
