@@ -17,6 +17,8 @@ export AWS_ENDPOINT_URL ?= http://$(MOTO_HOST):$(MOTO_PORT)
 export LOCAL_DYNAMODB ?= dynamodb-local
 # DynamoDB Local's port (cloudcart/settings.py derives DynamoDB's endpoint from these two).
 export DYNAMODB_LOCAL_PORT ?= 4700
+# localstripe's port (the local Stripe; the web registers its webhook there at start-up).
+export LOCALSTRIPE_PORT ?= 8420
 export HOST ?= 127.0.0.1
 # The API's port (honcho hands each process its own PORT, so ours has another name).
 export WEB_PORT ?= 8000
@@ -81,9 +83,9 @@ define need_npm
 endef
 
 # honcho starts the whole Procfile, less DynamoDB Local when moto serves DynamoDB.
-RUN_PROCESSES := $(if $(filter moto,$(LOCAL_DYNAMODB)),moto web worker beat)
+RUN_PROCESSES := $(if $(filter moto,$(LOCAL_DYNAMODB)),moto localstripe web worker beat)
 
-run: $(VENV)/.run-installed dynamodb-local ## DynamoDB Local + moto + tables + seed + gunicorn + worker + beat; Ctrl-C stops all
+run: $(VENV)/.run-installed dynamodb-local ## DynamoDB Local + moto + localstripe + tables + seed + gunicorn + worker + beat; Ctrl-C stops all
 	rm -f "$(CLOUDCART_BOOTSTRAPPED)"
 	honcho -f Procfile start $(RUN_PROCESSES)
 

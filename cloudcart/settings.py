@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "orders",
     "accounts",
     "notifications",
+    "payments",
     # OpenAPI 3 (drf-spectacular); Swagger UI's assets come from the sidecar package, served by us.
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -291,6 +293,59 @@ ORDERS_POLLING_INTERVAL = env.float("ORDERS_POLLING_INTERVAL", default=0.0)
 # moto's queue URLs are `{endpoint}/{account}/{name}` (it reads only the name).
 if not ORDERS_QUEUE_URL and SQS_ENDPOINT_URL:
     ORDERS_QUEUE_URL = f"{SQS_ENDPOINT_URL.rstrip('/')}/123456789012/{ORDERS_QUEUE_NAME}"
+
+# --- Payments: Stripe PaymentIntents (payments/), localstripe locally ---------------------
+# "stripe": checkout opens a PaymentIntent (manual capture) and the order waits AWAITING_PAYMENT
+# until it is authorised; the worker captures once the stock is taken. "none": orders confirm on
+# stock alone (a shop paid elsewhere).
+PAYMENTS_PROVIDER = env.str("PAYMENTS_PROVIDER", default="stripe")
+if PAYMENTS_PROVIDER not in ("stripe", "none"):
+    raise ValueError(f"PAYMENTS_PROVIDER must be stripe or none, not {PAYMENTS_PROVIDER!r}")
+# localstripe's port (deploy/local/localstripe.py): `make run` and the test session start it.
+LOCALSTRIPE_PORT = env.int("LOCALSTRIPE_PORT", default=8420)
+_localstripe_url = f"http://127.0.0.1:{LOCALSTRIPE_PORT}"
+# Stripe's API keys and the webhook endpoint's signing secret (Secrets Manager on AWS). The local
+# defaults are what localstripe accepts (any sk_/pk_ key) and the secret its webhook is registered
+# with at start-up (`manage.py stripe_local_webhook`).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="" if IS_PRODUCTION else "sk_test_local_cloudcart")
+STRIPE_PUBLISHABLE_KEY = env.str(
+    "STRIPE_PUBLISHABLE_KEY", default="" if IS_PRODUCTION else "pk_test_local_cloudcart"
+)
+STRIPE_WEBHOOK_SECRET = env.str(
+    "STRIPE_WEBHOOK_SECRET", default="" if IS_PRODUCTION else "whsec_local_cloudcart"
+)
+if IS_PRODUCTION and PAYMENTS_PROVIDER == "stripe":
+    _missing = [
+        name
+        for name, value in (
+            ("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY),
+            ("STRIPE_PUBLISHABLE_KEY", STRIPE_PUBLISHABLE_KEY),
+            ("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET),
+        )
+        if not value
+    ]
+    if _missing:
+        raise ImproperlyConfigured(f"PAYMENTS_PROVIDER=stripe needs {', '.join(_missing)}")
+# Where the Stripe library sends API calls: localstripe locally; empty on AWS (Stripe itself).
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="" if IS_PRODUCTION else _localstripe_url)
+# Stripe.js for the browser: localstripe's shim locally, Stripe's own on AWS.
+STRIPE_JS_URL = env.str(
+    "STRIPE_JS_URL",
+    default="https://js.stripe.com/v3/" if IS_PRODUCTION else f"{_localstripe_url}/js.stripe.com/v3/",
+)
+# Bounded time for every Stripe call (seconds), and the library's own retries of a failed call
+# (each with the same idempotency key): Stripe unreachable becomes a 503 in seconds.
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=1)
+# An order unpaid this long after checkout becomes EXPIRED and its PaymentIntent is cancelled.
+PAYMENT_TIMEOUT_SECONDS = env.int("PAYMENT_TIMEOUT_SECONDS", default=1800)
+# The payments reconciler (beat, every interval) asks Stripe about orders still AWAITING_PAYMENT
+# this long after checkout: a lost webhook never leaves a paid order waiting.
+PAYMENTS_RECONCILE_AFTER_SECONDS = env.int("PAYMENTS_RECONCILE_AFTER_SECONDS", default=120)
+PAYMENTS_RECONCILE_INTERVAL_SECONDS = env.float("PAYMENTS_RECONCILE_INTERVAL_SECONDS", default=60.0)
+PAYMENTS_RECONCILE_BATCH = env.int("PAYMENTS_RECONCILE_BATCH", default=200)
+# Checkout then needs a `shipping_address` (it is optional by default).
+SHIPPING_ADDRESS_REQUIRED = env.bool("SHIPPING_ADDRESS_REQUIRED", default=False)
 
 # --- Notifications: order events on SNS, e-mail receipts through SES (notifications/) ------
 # SNS and SES may be served apart from the rest (a test points SES at a dead port); default: the same.

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -29,6 +30,43 @@ class StatusChange(MapAttribute):
     status = UnicodeAttribute()
     at = UTCDateTimeAttribute()
     reason = UnicodeAttribute(null=True)
+
+
+class PaymentRefund(MapAttribute):
+    """One refund of the order's captured payment (Stripe's `re_...`)."""
+
+    refund_id = UnicodeAttribute()
+    amount_cents = NumberAttribute()
+    restock = BooleanAttribute(default=False)
+    reason = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    by = UnicodeAttribute(null=True)  # the staff member's sub
+
+
+class Payment(MapAttribute):
+    """The order's one PaymentIntent as last seen, and what moved through it (integer cents)."""
+
+    provider = UnicodeAttribute()
+    intent_id = UnicodeAttribute()
+    # Stripe's intent status as last seen: requires_payment_method | requires_action |
+    # requires_capture | succeeded | canceled.
+    status = UnicodeAttribute()
+    # Lets the owner's browser confirm the intent (Stripe.js); shown only to them while unpaid.
+    client_secret = UnicodeAttribute(null=True)
+    amount_authorized_cents = NumberAttribute(default=0)
+    amount_captured_cents = NumberAttribute(default=0)
+    amount_refunded_cents = NumberAttribute(default=0)
+    refunds = ListAttribute(of=PaymentRefund, default=list)
+    last_error = UnicodeAttribute(null=True)  # Stripe's decline message
+
+
+class ShippingAddress(MapAttribute):
+    name = UnicodeAttribute()
+    line1 = UnicodeAttribute()
+    line2 = UnicodeAttribute(null=True)
+    city = UnicodeAttribute()
+    postal_code = UnicodeAttribute()
+    country = UnicodeAttribute()  # ISO 3166-1 alpha-2
 
 
 class StatusIndex(GlobalSecondaryIndex):
@@ -82,16 +120,33 @@ class Order(Model):
     # before then, and an order published ORDERS_MAX_PUBLISHES times becomes FAILED instead.
     publishes = NumberAttribute(null=True)
     republish_at = UTCDateTimeAttribute(null=True)
+    # 1 when stored, +1 in every update of its status, payment or refunds: a reader keeps the
+    # highest it saw (absent on older orders: read it as len(history)).
+    version = NumberAttribute(null=True)
+    # The PaymentIntent (None with PAYMENTS_PROVIDER=none).
+    payment = Payment(null=True)
+    # Set by the worker's stock transaction when it took the stock of a paid order but has not yet
+    # captured (the order stays PENDING): a redelivery captures instead of taking the stock again.
+    stock_taken_at = UTCDateTimeAttribute(null=True)
+    shipping_address = ShippingAddress(null=True)
+    phone = UnicodeAttribute(null=True)  # E.164
+    sms_opt_in = BooleanAttribute(null=True)
 
     status_index = StatusIndex()
     customer_index = CustomerIndex()
 
+    # The statuses; orders/lifecycle.py declares which transitions are allowed and who makes them.
+    AWAITING_PAYMENT = "AWAITING_PAYMENT"
     PENDING = "PENDING"
     CONFIRMED = "CONFIRMED"
     REJECTED = "REJECTED"
     # Its message failed every time it was published (reason `processing_failed`): final until an
     # operator retries it (`manage.py order_retry`).
     FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
+    REFUNDED = "REFUNDED"
 
 
 class IdempotencyKey(Model):

@@ -40,7 +40,8 @@ from cloudcart.money import format_cents
 from cloudcart.throttling import WriteLimit
 from notifications.services import order_notify
 from orders.errors import CartCheckedOut, CartEmpty, IdempotencyKeyReused, TotalMismatch, UnknownProducts
-from orders.models import IdempotencyKey, Order, OrderLine, StatusChange
+from orders.lifecycle import Actor, initial_history, order_transition, transition_update
+from orders.models import IdempotencyKey, Order, OrderLine
 from orders.selectors import idempotency_record_get, orders_due_for_republish, orders_pending_oldest
 from orders.serializers import order_data
 
@@ -160,7 +161,8 @@ def _order_build(
         customer_id=customer_id,
         email=email,
         created_at=now,
-        history=[StatusChange(status=Order.PENDING, at=now)],
+        history=initial_history(status=Order.PENDING, at=now),
+        version=1,
         request_id=request_id,
         # Checkout publishes it right after storing it: that is its first counted publish. Its
         # first republish is due ORDERS_RECONCILE_AFTER_SECONDS after created_at, by the
@@ -481,26 +483,20 @@ def _order_log_final(order: Order) -> None:
 
 def _order_reject(*, order: Order, short: list[str]) -> Order | None:
     """REJECTED (out_of_stock) if still PENDING; None if another delivery finished it first."""
-    now = _now()
     try:
-        order.update(
-            actions=[
-                Order.status.set(Order.REJECTED),
-                Order.reason.set("out_of_stock"),
-                Order.reason_products.set(short),
-                Order.history.set(
-                    Order.history.append([StatusChange(status=Order.REJECTED, at=now, reason="out_of_stock")])
-                ),
-            ],
-            condition=Order.status == Order.PENDING,
+        moved = order_transition(
+            order,
+            source=Order.PENDING,
+            target=Order.REJECTED,
+            actor=Actor.WORKER,
+            reason="out_of_stock",
+            actions=[Order.reason.set("out_of_stock"), Order.reason_products.set(short)],
         )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return None
+    except Exception as exc:
         if is_transient_aws_error(exc):
             raise OrderRetryLater(str(exc)) from exc
         raise
-    return order
+    return order if moved else None
 
 
 def order_process(*, order_id: str) -> str | None:
@@ -527,16 +523,10 @@ def order_process(*, order_id: str) -> str | None:
         now = _now()
         try:
             with TransactWrite(connection=_connection()) as tx:
-                tx.update(
-                    order,
-                    actions=[
-                        Order.status.set(Order.CONFIRMED),
-                        Order.history.set(
-                            Order.history.append([StatusChange(status=Order.CONFIRMED, at=now)])
-                        ),
-                    ],
-                    condition=Order.status == Order.PENDING,
+                confirm = transition_update(
+                    source=Order.PENDING, target=Order.CONFIRMED, actor=Actor.WORKER, at=now
                 )
+                tx.update(order, **confirm)
                 for line in order.items:
                     qty = int(line.qty)
                     tx.update(
@@ -587,23 +577,16 @@ def order_fail(*, order_id: str, reason: str = "processing_failed") -> Order | N
     two, exactly one wins. Returns the FAILED order, or None when it was no longer PENDING. This is
     the one place an order becomes FAILED: hooks on that state change belong here.
     """
-    now = _now()
     order = Order(order_id=order_id)
-    try:
-        order.update(
-            actions=[
-                Order.status.set(Order.FAILED),
-                Order.reason.set(reason),
-                Order.history.set(
-                    Order.history.append([StatusChange(status=Order.FAILED, at=now, reason=reason)])
-                ),
-            ],
-            condition=(Order.status == Order.PENDING),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return None
-        raise
+    if not order_transition(
+        order,
+        source=Order.PENDING,
+        target=Order.FAILED,
+        actor=Actor.RECONCILER,
+        reason=reason,
+        actions=[Order.reason.set(reason)],
+    ):
+        return None
     logger.warning("Order %s FAILED (%s): its processing failed on every publish", order_id, reason)
     _order_log_final(order)  # update() refreshed it from DynamoDB's answer
     # The "failed" event. Lost only if this process dies right here (or SQS refuses it): the
@@ -653,23 +636,19 @@ def order_retry(*, order_id: str) -> Order | None:
     published. None when the order is not FAILED (nothing changes)."""
     now = _now()
     order = Order(order_id=order_id)
-    try:
-        order.update(
-            actions=[
-                Order.status.set(Order.PENDING),
-                Order.reason.remove(),
-                Order.history.set(
-                    Order.history.append([StatusChange(status=Order.PENDING, at=now, reason="retried")])
-                ),
-                Order.publishes.set(1),
-                Order.republish_at.set(order_republish_due(publishes=1, after=now)),
-            ],
-            condition=(Order.status == Order.FAILED),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return None
-        raise
+    if not order_transition(
+        order,
+        source=Order.FAILED,
+        target=Order.PENDING,
+        actor=Actor.OPERATOR,
+        reason="retried",
+        actions=[
+            Order.reason.remove(),
+            Order.publishes.set(1),
+            Order.republish_at.set(order_republish_due(publishes=1, after=now)),
+        ],
+    ):
+        return None
     logger.info("Order %s retried by an operator: PENDING again", order_id)
     order_publish(order_id=order_id)
     return order

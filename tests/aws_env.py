@@ -71,3 +71,15 @@ for name in (
 os.environ["NOTIFY_TASK_TIME_LIMIT"] = "6"
 os.environ["NOTIFY_RETRY_BACKOFF_MAX"] = "2"
 os.environ["NOTIFICATIONS_VISIBILITY_TIMEOUT"] = "10"
+
+# Payments: the session's own localstripe on a free port (started by the `localstripe` fixture).
+# The suite runs with payments off, as every test before payments did; the payment tests switch
+# to Stripe (the `settings` fixture in process, PAYMENTS_PROVIDER in the env of what they spawn).
+os.environ.setdefault("PAYMENTS_PROVIDER", "none")
+LOCALSTRIPE_PORT = free_port()
+os.environ["LOCALSTRIPE_PORT"] = str(LOCALSTRIPE_PORT)
+for name in ("STRIPE_API_BASE", "STRIPE_JS_URL", "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY"):
+    os.environ.pop(name, None)
+os.environ["STRIPE_WEBHOOK_SECRET"] = "whsec_test_session"
+# Short Stripe timeouts: a stopped localstripe is a 503 within a second or two.
+os.environ["STRIPE_TIMEOUT_SECONDS"] = "3"

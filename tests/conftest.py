@@ -11,7 +11,7 @@ from cloudcart.bootstrap import aws_bootstrap
 from tests import aws_env
 from tests.accounts.support import access_token_for, email_new, user_create
 from tests.aws_env import free_port
-from tests.processes import Gunicorn, LocalAws
+from tests.processes import Gunicorn, LocalAws, LocalStripe
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -23,6 +23,15 @@ def local_aws():
     aws_bootstrap(wait_seconds=30)
     yield servers
     servers.stop()
+
+
+@pytest.fixture(scope="session")
+def localstripe():
+    """The session's localstripe (a fake Stripe over HTTP) on its free port; the payment tests use it."""
+    server = LocalStripe(aws_env.LOCALSTRIPE_PORT)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -117,6 +117,28 @@ class DynamoDBLocal:
             stop(self.process)
 
 
+class LocalStripe:
+    """localstripe (deploy/local/localstripe.py) on a fixed port, in memory; stoppable for outages."""
+
+    name = "localstripe"
+
+    def __init__(self, port: int, *, log_name: str = "localstripe") -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_name = log_name
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        args = [sys.executable, "-m", "deploy.local.localstripe", "--port", str(self.port)]
+        self.process = spawn(args, log_name=self.log_name)
+        # Its configuration API answers without a key: any answer means it serves.
+        wait_http(f"{self.url}/js.stripe.com/v3/", process=self.process)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+
 class LocalAws:
     """The local AWS servers: moto for SQS/S3/Cognito/SNS/SES and, unless LOCAL_DYNAMODB=moto,
     DynamoDB Local for DynamoDB. `env` points a process at them; both start side by side."""

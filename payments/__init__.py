@@ -1,0 +1,1 @@
+"""Payments: Stripe PaymentIntents opened at checkout, authorised by the customer, captured by the worker."""
