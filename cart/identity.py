@@ -6,10 +6,15 @@ guest id can never contain `#`, so no guest can name a customer's cart. The same
 the client's write throttles (counted on its cart item) and its Idempotency-Keys.
 """
 
+import base64
+import hashlib
+import hmac
 import re
 import secrets
 
 from django.conf import settings
+
+from cloudcart.throttling import client_address
 
 CART_COOKIE_NAME = "cart_id"
 CART_HEADER_NAME = "X-Cart-Id"
@@ -26,6 +31,19 @@ _REQUEST_ATTR = "_cloudcart_cart_id"
 
 def cart_id_new() -> str:
     return secrets.token_urlsafe(CART_ID_BYTES)
+
+
+def cart_id_for_key(*, address: str, idempotency_key: str) -> str:
+    """The cart id a client with no identity gets with a checkout that carries an Idempotency-Key.
+
+    Derived from its address and key (keyed with SECRET_KEY, so nobody can compute it): a retry
+    whose first answer, and the cart id minted with it, was lost comes back with no identity
+    again and gets the same id, hence the same key scope, hence the first order.
+    """
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"cart-for-key\n{address}\n{idempotency_key}".encode(), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest[:CART_ID_BYTES]).decode()
 
 
 def cart_id_is_valid(value) -> bool:
@@ -81,15 +99,19 @@ def cart_id_from_request(request) -> str | None:
     return guest_cart_id_from_request(request)
 
 
-def cart_id_for(request) -> str:
-    """The caller's cart id for a write: the existing one, or a fresh one made now.
+def cart_id_for(request, *, idempotency_key: str | None = None) -> str:
+    """The caller's cart id for a write: the existing one, or one made now (random, or derived
+    from the client's address and `idempotency_key` when it sent one: `cart_id_for_key`).
 
-    A fresh id is remembered on the request, so every later call in the same request (and the
+    A new id is remembered on the request, so every later call in the same request (and the
     cookie set on the response) sees the same id.
     """
     cart_id = cart_id_from_request(request)
     if cart_id is None:
-        cart_id = cart_id_new()
+        if idempotency_key is not None:
+            cart_id = cart_id_for_key(address=client_address(request), idempotency_key=idempotency_key)
+        else:
+            cart_id = cart_id_new()
         setattr(_django_request(request), _REQUEST_ATTR, cart_id)
     return cart_id
 

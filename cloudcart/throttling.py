@@ -11,7 +11,8 @@ managed store. Two ways to count, both fixed windows:
   the signed-in customer), the same scope as its Idempotency-Keys. A client that drops its cookie
   starts a new cart and a new count: limits by address belong at the edge (a rate-based rule on
   the load balancer), which costs the app nothing.
-- Separate (`WriteRateThrottle`, for views without a cart item to fold into): one atomic
+- Separate (`WriteRateThrottle`, for views without a cart item to fold into, and
+  `address_limit_check` for a checkout from a client with no identity at all): one atomic
   `UpdateItem ... ADD hits 1` on the throttle table per write, per client address.
 """
 
@@ -26,7 +27,7 @@ from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
 from pynamodb.models import Model
 from rest_framework.exceptions import Throttled
 from rest_framework.permissions import SAFE_METHODS
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from cloudcart.aws import DynamoMeta
 from cloudcart.logs import short_hash
@@ -78,15 +79,20 @@ class WriteLimit:
 THROTTLE_ATTRIBUTE_PREFIX = "t#"
 
 
+def rate_parse(rate: str) -> tuple[int, int]:
+    """ "20/min" -> (20, 60): the count and the window in seconds (DRF's rate format)."""
+    count, period = rate.split("/")
+    return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+
+
 def write_limit(*, scope: str, now: float | None = None) -> WriteLimit | None:
     """The limit of `scope` now (settings.THROTTLE_RATES, read per request), or None if unlimited."""
     rate = settings.THROTTLE_RATES.get(scope)
     if not rate:
         return None
-    count, period = rate.split("/")
-    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+    count, seconds = rate_parse(rate)
     return WriteLimit(
-        scope=scope, limit=int(count), window_seconds=seconds, now=time.time() if now is None else now
+        scope=scope, limit=count, window_seconds=seconds, now=time.time() if now is None else now
     )
 
 
@@ -119,11 +125,35 @@ def throttle_hit(*, key: str, window_seconds: int, now: float) -> tuple[int, flo
     return int(counter.hits), window_end - now
 
 
+def client_address(request) -> str:
+    """The client's address: X-Forwarded-For trusted for `NUM_PROXIES` hops (the ALB), else the
+    peer's. gunicorn believes forwarded headers only from the ALB's subnets (FORWARDED_ALLOW_IPS)."""
+    return BaseThrottle().get_ident(request)
+
+
+def address_hit(*, request, scope: str, rate: str) -> float | None:
+    """Count one write of `request`'s address under `scope`; the seconds to wait when past `rate`."""
+    count, duration = rate_parse(rate)
+    key = f"{scope}#{duration}#{short_hash(client_address(request))}"
+    hits, remaining = throttle_hit(key=key, window_seconds=duration, now=time.time())
+    return remaining if hits > count else None
+
+
+def address_limit_check(*, request, scope: str) -> None:
+    """Raise Throttled (429 + Retry-After) when `request`'s address is past `scope`'s rate."""
+    rate = settings.THROTTLE_RATES.get(scope)
+    if not rate:
+        return
+    wait = address_hit(request=request, scope=scope, rate=rate)
+    if wait is not None:
+        raise Throttled(wait=max(1, math.ceil(wait)))
+
+
 class WriteRateThrottle(SimpleRateThrottle):
     """Limits a client's unsafe requests (POST/PATCH/PUT/DELETE) per scope; reads are never throttled.
 
-    The client is its address (X-Forwarded-For trusted for `NUM_PROXIES` hops, i.e. the ALB), not
-    its cart id: a client can drop a cart cookie to start afresh, it cannot as easily move address.
+    The client is its address (`client_address`), not its cart id: a client can drop a cart
+    cookie to start afresh, it cannot as easily move address.
     Rates come from settings.THROTTLE_RATES at request time (env: THROTTLE_<SCOPE>_RATE).
     """
 
@@ -140,13 +170,8 @@ class WriteRateThrottle(SimpleRateThrottle):
         self.rate = self.get_rate()
         if not self.scope or not self.rate:
             return True
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        key = f"{self.scope}#{self.duration}#{short_hash(self.get_ident(request))}"
-        hits, remaining = throttle_hit(key=key, window_seconds=self.duration, now=time.time())
-        if hits > self.num_requests:
-            self.wait_seconds = remaining
-            return False
-        return True
+        self.wait_seconds = address_hit(request=request, scope=self.scope, rate=self.rate)
+        return self.wait_seconds is None
 
     def wait(self):
         return None if self.wait_seconds is None else max(1, math.ceil(self.wait_seconds))

@@ -128,8 +128,9 @@ class CheckoutView(InputForm, APIView):
     `{"items": [{"id": "1", "qty": 2}], "total": "399.98"}`: `total` is optional and only
     checked. Answers 202 with `Location: /orders/{id}` and the order (status PENDING); the worker
     then CONFIRMS or REJECTS it. Send an `Idempotency-Key` header to retry safely: keys belong to
-    the client (its cart id, or the signed-in customer); a client with neither gets a fresh cart
-    id with the answer (cookie and `X-Cart-Id`), which its retries must send back. Checkouts are
+    the client (its cart id, or the signed-in customer); a client with neither gets a cart id
+    with the answer (cookie and `X-Cart-Id`), derived from its address and key, so a retry that
+    lost the answer gets the same id and the same order. Checkouts are
     limited per client (THROTTLE_RATES "checkout"), counted inside the order's own transaction.
     """
 
@@ -160,7 +161,7 @@ class CheckoutView(InputForm, APIView):
         # first checkout cannot have been counted yet, so there is no throttle count to bump).
         customer = request.user if request.user.is_authenticated else None
         known = cart_id_from_request(request) is not None
-        cart_id = cart_id_for(request)
+        cart_id = cart_id_for(request, idempotency_key=key)
         placement = order_place(
             lines=lines,
             client_total_cents=data.get("total"),

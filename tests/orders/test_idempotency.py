@@ -9,7 +9,7 @@ import pytest
 import requests
 from rest_framework.test import APIClient
 
-from cart.identity import CART_COOKIE_NAME
+from cart.identity import CART_COOKIE_NAME, CART_HEADER_NAME
 from orders.models import IdempotencyKey, Order
 from orders.services import idempotency_scoped_key
 from tests.orders.support import order_count
@@ -115,11 +115,34 @@ def test_twenty_concurrent_requests_with_one_key_make_one_order(web, item):
     assert Order.get(responses[0].json()["id"]).total_cents == 7500
 
 
+def test_a_client_without_identity_that_lost_the_answer_gets_the_same_order(item):
+    """No cart id, cookie or token: its retry (same key, same body, same address) is a replay."""
+    key = str(uuid.uuid4())
+    body = {"items": [{"id": item.id, "qty": 1}], "email": "guest@example.com"}
+    first = checkout(APIClient(), body, key)
+    assert first.status_code == 202
+    before = order_count()
+
+    # The 202 (and the cart cookie it set) never reached the client: it retries as it was.
+    again = checkout(APIClient(), body, key)
+
+    assert again.status_code == 202
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert order_count() == before
+    # It is given the same cart id as the first answer gave: a retry with that cookie replays too.
+    assert again.cookies[CART_COOKIE_NAME].value == first.cookies[CART_COOKIE_NAME].value
+    assert again[CART_HEADER_NAME] == first[CART_HEADER_NAME]
+    # Without a key, every identity-less client still gets a fresh, random cart id.
+    plain = [APIClient().post("/checkout", body, format="json") for _ in range(2)]
+    assert plain[0][CART_HEADER_NAME] != plain[1][CART_HEADER_NAME]
+
+
 def test_clients_without_a_cart_never_share_a_key(item):
-    """Two clients with no identity send one key and one body: each gets its own order."""
+    """Two clients with no identity at two addresses send one key and one body: each gets its own order."""
     key = "order-1"
     body = {"items": [{"id": item.id, "qty": 1}]}
-    alice, bob = APIClient(), APIClient()
+    alice, bob = APIClient(REMOTE_ADDR="192.0.2.10"), APIClient(REMOTE_ADDR="192.0.2.11")
 
     first = checkout(alice, body, key)
     second = checkout(bob, body, key)
@@ -137,12 +160,13 @@ def test_clients_without_a_cart_never_share_a_key(item):
 def test_no_client_can_block_another_clients_key(item):
     """A key taken first by someone else, with another body, is no 422 for its owner."""
     key = "checkout-42"
-    mallory = checkout(APIClient(), {"items": [{"id": item.id, "qty": 9}]}, key)
+    mallory = checkout(APIClient(REMOTE_ADDR="198.51.100.66"), {"items": [{"id": item.id, "qty": 9}]}, key)
     assert mallory.status_code == 202
 
-    alice = APIClient()
-    mine = checkout(alice, {"items": [{"id": item.id, "qty": 1}]}, key, HTTP_X_CART_ID="a" * 40)
+    mine = checkout(APIClient(), {"items": [{"id": item.id, "qty": 1}]}, key, HTTP_X_CART_ID="a" * 40)
     assert mine.status_code == 202, mine.json()
     assert mine.json()["id"] != mallory.json()["id"]
     assert "Idempotent-Replayed" not in mine
-    assert checkout(APIClient(), {"items": [{"id": item.id, "qty": 1}]}, key).status_code == 202
+    # Nor for a client without identity at another address.
+    alice = APIClient(REMOTE_ADDR="192.0.2.20")
+    assert checkout(alice, {"items": [{"id": item.id, "qty": 1}]}, key).status_code == 202
