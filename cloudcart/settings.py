@@ -372,6 +372,9 @@ NOTIFY_MAX_RETRIES = env.int("NOTIFY_MAX_RETRIES", default=10)
 NOTIFICATIONS_VISIBILITY_TIMEOUT = env.int(
     "NOTIFICATIONS_VISIBILITY_TIMEOUT", default=NOTIFY_RETRY_BACKOFF_MAX + 2 * NOTIFY_TASK_TIME_LIMIT
 )
+# E-mails to one recipient address per clock hour; past it an e-mail is skipped (logged, its
+# marker SKIPPED), the order unaffected: checkout takes any address, and the sender is the shop.
+NOTIFY_EMAILS_PER_RECIPIENT_PER_HOUR = env.int("NOTIFY_EMAILS_PER_RECIPIENT_PER_HOUR", default=10)
 # The SNS topic every order state change is published to. Locally (moto) its ARN is derived.
 ORDER_EVENTS_TOPIC_NAME = env.str("ORDER_EVENTS_TOPIC_NAME", default=f"{QUEUE_PREFIX}order-events")
 # Real AWS: the stack sets the topic's ARN (the events schema: docs/events.md).
@@ -527,6 +530,9 @@ THROTTLE_TABLE = env.str("THROTTLE_TABLE", default=f"{TABLE_PREFIX}throttle")
 THROTTLE_RATES = {
     "cart_write": env.str("THROTTLE_CART_WRITE_RATE", default="120/min"),
     "checkout": env.str("THROTTLE_CHECKOUT_RATE", default="20/min"),
+    # Checkouts of clients with no identity (no cart id, cookie or token), per client address; a
+    # WAF rate rule at the load balancer limits every address's checkouts before they get here.
+    "guest_checkout": env.str("THROTTLE_GUEST_CHECKOUT_RATE", default="30/hour"),
     # Every /auth/* call (register, confirm, login, refresh, logout): each one costs a Cognito call.
     "auth": env.str("THROTTLE_AUTH_RATE", default="30/min"),
 }

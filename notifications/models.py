@@ -38,4 +38,22 @@ class NotificationMarker(Model):
     SENT = "SENT"
     REFUSED = "REFUSED"  # the service refused it for good (e.g. an address SES rejects)
     UNCERTAIN = "UNCERTAIN"  # an e-mail attempt died or timed out mid-send: never resent
-    FINAL = frozenset({SENT, REFUSED, UNCERTAIN})
+    SKIPPED = "SKIPPED"  # not sent on purpose: its recipient had all its e-mails for the hour
+    FINAL = frozenset({SENT, REFUSED, UNCERTAIN, SKIPPED})
+
+
+class RecipientEmailCount(Model):
+    """How many e-mails went to one recipient address in one clock hour.
+
+    Items of the markers' table (its key names, other values): the hash key is
+    `recipient#<sha256 of the address>`, never an order id, the range key the hour.
+    """
+
+    class Meta(DynamoMeta):
+        table_name = settings.NOTIFICATIONS_TABLE
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+
+    order_id = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    sent = NumberAttribute(default=0)
+    expires_at = TTLAttribute()

@@ -18,8 +18,14 @@ is resolved differently per channel:
   worker dying inside its SES call (bounded by the SES client's timeouts, no SDK retry) may cost
   that one e-mail; nothing sends it twice. A failure that certainly sent nothing (connection
   refused, throttling, a 5xx answer) releases the claim and the task retries with backoff.
+
+E-mails go to whatever address a guest typed at checkout, from the shop's address: each
+recipient gets at most NOTIFY_EMAILS_PER_RECIPIENT_PER_HOUR of them (a conditional counter per
+address and hour, taken after the claim and given back when nothing went out). Past it the
+e-mail is SKIPPED and logged; the order and its events are unaffected.
 """
 
+import hashlib
 import json
 import logging
 import secrets
@@ -34,7 +40,7 @@ from cloudcart.aws import is_transient_aws_error
 from cloudcart.logs import request_id_var
 from notifications.emails import EMAILED_STATES, Email, order_email_render
 from notifications.events import order_event, order_state_changes
-from notifications.models import NotificationMarker
+from notifications.models import NotificationMarker, RecipientEmailCount
 from notifications.selectors import marker_get, order_markers
 from orders.models import Order
 
@@ -45,6 +51,7 @@ EMAIL = "email"
 # A claim outlives the task's hard time limit: past it, the attempt that made it is dead.
 LEASE_MARGIN_SECONDS = 5
 MARKER_TTL = timedelta(days=90)
+RECIPIENT_PREFIX = "recipient#"
 # SES answers that mean "not sent, try later" (besides any 5xx).
 SES_RETRY_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
 
@@ -135,6 +142,42 @@ def _retry_or_raise(exc: Exception) -> Exception:
     return NotifyRetryLater(str(exc)) if is_transient_aws_error(exc) else exc
 
 
+# --- The recipient's hourly count --------------------------------------------------------
+
+
+def _recipient_count(address: str) -> RecipientEmailCount:
+    """This hour's count item for `address` (hashed: the table holds no address in clear)."""
+    digest = hashlib.sha256(address.strip().lower().encode()).hexdigest()
+    return RecipientEmailCount(f"{RECIPIENT_PREFIX}{digest}", _now().strftime("%Y-%m-%dT%H"))
+
+
+def recipient_email_reserve(*, address: str) -> bool:
+    """Count one e-mail to `address` this hour; False (nothing counted) when its cap is reached."""
+    count = _recipient_count(address)
+    try:
+        count.update(
+            actions=[
+                RecipientEmailCount.sent.add(1),
+                RecipientEmailCount.expires_at.set(_now() + timedelta(hours=2)),
+            ],
+            condition=RecipientEmailCount.sent.does_not_exist()
+            | (RecipientEmailCount.sent < settings.NOTIFY_EMAILS_PER_RECIPIENT_PER_HOUR),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise _retry_or_raise(exc) from exc
+    return True
+
+
+def recipient_email_release(*, address: str) -> None:
+    """Give back a count taken for an e-mail that certainly did not go out (best effort)."""
+    try:
+        _recipient_count(address).update(actions=[RecipientEmailCount.sent.add(-1)])
+    except PynamoDBException:
+        logger.warning("Could not give back an e-mail count; the recipient's cap is one lower this hour")
+
+
 # --- Sending ----------------------------------------------------------------------------
 
 
@@ -182,8 +225,13 @@ def send_failure_kind(exc: Exception) -> str:
     return UNKNOWN  # a read timeout or a dropped connection: the request may have been taken
 
 
-def _send_once(*, order_id: str, key: str, existing, send, at_most_once: bool) -> str:
-    """Send at most once (e-mail) or at least once (event) per marker; return the marker state."""
+def _send_once(
+    *, order_id: str, key: str, existing, send, at_most_once: bool, recipient: str | None = None
+) -> str:
+    """Send at most once (e-mail) or at least once (event) per marker; return the marker state.
+
+    With a `recipient`, the send first takes one of its hourly e-mails (SKIPPED when none is left).
+    """
     if existing is not None and existing.state in NotificationMarker.FINAL:
         return existing.state
     token = _claim(order_id=order_id, key=key, reclaim_lapsed=not at_most_once)
@@ -213,10 +261,33 @@ def _send_once(*, order_id: str, key: str, existing, send, at_most_once: bool) -
             # lapsed, should it have died): this message is what resolves a dead attempt's claim.
             raise NotifyRetryLater(f"{order_id}/{key}: being sent by another attempt")
         return current.state  # SENT or settled meanwhile
+    if recipient is not None:
+        try:
+            allowed = recipient_email_reserve(address=recipient)
+        except Exception as exc:
+            _settle(
+                order_id=order_id, key=key, token=token, state=NotificationMarker.RELEASED, detail=str(exc)
+            )
+            raise
+        if not allowed:
+            cap = settings.NOTIFY_EMAILS_PER_RECIPIENT_PER_HOUR
+            _settle(
+                order_id=order_id,
+                key=key,
+                token=token,
+                state=NotificationMarker.SKIPPED,
+                detail=f"its recipient had {cap} e-mails this hour (at most {cap} per hour)",
+            )
+            logger.warning(
+                "Notification %s/%s skipped: its recipient had %s e-mails this hour", order_id, key, cap
+            )
+            return NotificationMarker.SKIPPED
     try:
         message_id = send()
     except Exception as exc:
         kind = send_failure_kind(exc)
+        if recipient is not None and kind == NOT_SENT:
+            recipient_email_release(address=recipient)
         # An event the topic refuses (a policy or configuration error) is retried into the DLQ and
         # its alarm; an e-mail SES refuses for good (a rejected address) would only be refused again.
         if kind == REFUSED and at_most_once:
@@ -279,6 +350,7 @@ def order_notifications_send(*, order_id: str) -> dict[str, str]:
                     existing=markers.get(key),
                     send=lambda email=email: _ses_send(to=order.email, email=email),
                     at_most_once=True,
+                    recipient=order.email,
                 )
         return outcomes
     finally:

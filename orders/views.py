@@ -23,7 +23,7 @@ from cloudcart.inputs import InputForm, validated
 from cloudcart.money import parse_amount
 from cloudcart.openapi import BODY_ERRORS, CSRF_FAILED, CURSOR_PARAMETER, LIMIT_PARAMETER, THROTTLED, errors
 from cloudcart.pagination import page_size
-from cloudcart.throttling import write_limit
+from cloudcart.throttling import address_limit_check, write_limit
 from orders.errors import InvalidIdempotencyKey
 from orders.permissions import CheckoutAllowed
 from orders.selectors import order_get_for, orders_of_customer
@@ -131,7 +131,8 @@ class CheckoutView(InputForm, APIView):
     the client (its cart id, or the signed-in customer); a client with neither gets a cart id
     with the answer (cookie and `X-Cart-Id`), derived from its address and key, so a retry that
     lost the answer gets the same id and the same order. Checkouts are
-    limited per client (THROTTLE_RATES "checkout"), counted inside the order's own transaction.
+    limited per client (THROTTLE_RATES "checkout"), counted inside the order's own transaction;
+    those of clients with no identity per address ("guest_checkout").
     """
 
     private_answers = True  # one client's answer: Cache-Control: private, no-store
@@ -161,6 +162,9 @@ class CheckoutView(InputForm, APIView):
         # first checkout cannot have been counted yet, so there is no throttle count to bump).
         customer = request.user if request.user.is_authenticated else None
         known = cart_id_from_request(request) is not None
+        if not known:
+            # Nothing of its own to count on (a new client each time, as far as we can tell).
+            address_limit_check(request=request, scope="guest_checkout")
         cart_id = cart_id_for(request, idempotency_key=key)
         placement = order_place(
             lines=lines,

@@ -38,6 +38,7 @@ for name in ("PRODUCTS_TABLE", "CARTS_TABLE", "ORDERS_TABLE", "IDEMPOTENCY_TABLE
 # the production rates. tests/ops/test_throttling.py sets its own.
 os.environ.setdefault("THROTTLE_CART_WRITE_RATE", "100000/min")
 os.environ.setdefault("THROTTLE_CHECKOUT_RATE", "100000/min")
+os.environ.setdefault("THROTTLE_GUEST_CHECKOUT_RATE", "100000/min")
 os.environ.setdefault("THROTTLE_AUTH_RATE", "100000/min")
 # Sign-in failures from this one address add up across the session (the fuzz run makes many):
 # tests/accounts/test_auth_api.py sets its own limits.

@@ -18,6 +18,7 @@ from cloudcart.bootstrap import table_models
 from deploy.stacks import access
 from deploy.stacks.access import tables_grant
 from deploy.stacks.accounts import CustomerAccounts
+from deploy.stacks.firewall import Firewall
 from deploy.stacks.images import ProductImages
 from deploy.stacks.monitoring import Alarms
 from deploy.stacks.network import Network
@@ -209,6 +210,15 @@ class CloudCartStack(Stack):
             tasks=sizing.staff_tasks,
             cpu=sizing.staff_cpu,
             memory_mib=sizing.staff_memory_mib,
+        )
+        # Checkouts per client address at the edge: 100 per 5 minutes (a shop's customer makes a
+        # few; a script minting a new cart id per request is stopped here).
+        Firewall(
+            self,
+            "Firewall",
+            load_balancer=web.load_balancer,
+            checkouts_per_address=100,
+            window=Duration.minutes(5),
         )
         environment["ALLOWED_HOSTS"] = web.allowed_hosts
         # Browsers upload images from the API's own pages (the browsable API) and the shop's

@@ -85,3 +85,31 @@ def test_checkouts_past_the_rate_get_429_and_store_nothing(api, settings, make_p
     )
     other = api.post("/checkout", body, format="json", HTTP_X_CART_ID=uuid.uuid4().hex)
     assert other.status_code == 202
+
+
+def test_checkouts_without_client_identity_are_limited_per_address(settings, make_product):
+    """No cart id, cookie or token (a new client each time): counted per address instead."""
+    from orders.models import Order
+
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "guest_checkout": "2/hour"}
+    product = make_product(stock=50)
+    address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
+    body = {"items": [{"id": product.id, "qty": 1}], "email": "someone@example.com"}
+    _wait_unless_window_has(30, 3600)
+
+    answers = [APIClient(REMOTE_ADDR=address).post("/checkout", body, format="json") for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [202, 202, 429]
+    assert answers[2].json()["code"] == "throttled" and int(answers[2]["Retry-After"]) >= 1
+    orders = list(Order.scan(Order.email == "someone@example.com", consistent_read=True))
+    assert {o.order_id for o in orders if o.items[0].product_id == product.id} == {
+        a.json()["id"] for a in answers[:2]
+    }
+    # Another address has its own count; a client with its own identity is counted on it.
+    assert APIClient(REMOTE_ADDR="192.0.2.99").post("/checkout", body, format="json").status_code == 202
+    assert (
+        APIClient(REMOTE_ADDR=address)
+        .post("/checkout", body, format="json", HTTP_X_CART_ID=uuid.uuid4().hex)
+        .status_code
+        == 202
+    )
