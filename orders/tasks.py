@@ -40,7 +40,9 @@ def process_order(order_id: str) -> None:
 def reconcile_pending_orders() -> int:
     """Beat's periodic task: republish orders still PENDING after ORDERS_RECONCILE_AFTER_SECONDS
     (FAIL those past ORDERS_MAX_PUBLISHES), then report how long the oldest PENDING order has
-    waited (the alarm on PENDING age watches it)."""
-    published = orders_reconcile()
-    metric_put(name=OLDEST_PENDING_ORDER_AGE, value=orders_oldest_pending_age(), unit="Seconds")
-    return len(published)
+    waited (the alarm on PENDING age watches it), also when the republishing raised: a
+    reconciler that fails every run must still show the orders it leaves stuck."""
+    try:
+        return len(orders_reconcile())
+    finally:
+        metric_put(name=OLDEST_PENDING_ORDER_AGE, value=orders_oldest_pending_age(), unit="Seconds")

@@ -320,10 +320,13 @@ class CloudCartStack(Stack):
             pending_order_age=Duration.seconds(
                 settings.ORDERS_RECONCILE_AFTER_SECONDS + int(settings.ORDERS_RECONCILE_INTERVAL_SECONDS)
             ),
+            reconcile_every=Duration.seconds(int(settings.ORDERS_RECONCILE_INTERVAL_SECONDS)),
             heartbeat_every=Duration.seconds(int(settings.BEAT_HEARTBEAT_SECONDS)),
         )
 
         notifications.alarm_dead_letters(topic=alarms.topic)
+        # Above the longest retry backoff of a notification: a retried e-mail is no backlog.
+        notifications.alarm_backlog(topic=alarms.topic, oldest_message_age=Duration.minutes(10))
 
         self.api_url = CfnOutput(self, "ApiUrl", value=web.url, description="The API's base URL")
         for setting, table in by_setting.items():

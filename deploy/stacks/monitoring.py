@@ -1,6 +1,8 @@
 """CloudWatch alarms on the web tier, the orders queues and the periodic tasks, sent to one SNS
 topic by email."""
 
+import math
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -34,6 +36,7 @@ class Alarms(Construct):
         oldest_message_age: Duration,
         metrics_namespace: str,
         pending_order_age: Duration,
+        reconcile_every: Duration,
         heartbeat_every: Duration,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -55,6 +58,7 @@ class Alarms(Construct):
         self.topic.add_subscription(subscriptions.EmailSubscription(email))
 
         one_minute = Duration.minutes(1)
+        reconcile_period = Duration.minutes(max(5, math.ceil(3 * reconcile_every.to_seconds() / 60)))
         requests = load_balancer.metrics.request_count(period=one_minute)
         elb_5xx = load_balancer.metrics.http_code_elb(elbv2.HttpCodeElb.ELB_5XX_COUNT, period=one_minute)
         target_5xx = load_balancer.metrics.http_code_target(
@@ -109,12 +113,14 @@ class Alarms(Construct):
                 evaluation_periods=1,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
-            # The reconciler reports the oldest PENDING order's age each run. Missing data is no
-            # alarm here: no runs at all is what the heartbeat alarm is for.
+            # The reconciler reports the oldest PENDING order's age each run, also when its
+            # republishing raised. No point at all (the age cannot be read, no run) breaches: a
+            # reconciler that fails every run leaves orders stuck unseen. Periods of several runs,
+            # so one late run is no alarm.
             cloudwatch.Metric(
                 namespace=metrics_namespace,
                 metric_name=OLDEST_PENDING_ORDER_AGE,
-                period=one_minute,
+                period=reconcile_period,
                 statistic="Maximum",
             ).create_alarm(
                 self,
@@ -125,9 +131,9 @@ class Alarms(Construct):
                 ),
                 threshold=pending_order_age.to_seconds(),
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=3,
+                evaluation_periods=2,
                 datapoints_to_alarm=2,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
             ),
             # Beat publishes the heartbeat task and a worker puts the point: no point for five
             # beats means beat stopped (or no worker runs its tasks). Missing data IS the alarm.

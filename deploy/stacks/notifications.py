@@ -141,6 +141,25 @@ class Notifications(Construct):
         alarm.add_ok_action(action)
         return alarm
 
+    def alarm_backlog(self, *, topic: sns.ITopic, oldest_message_age: Duration) -> cloudwatch.Alarm:
+        """Notifications wait in the queue: no notifier runs (nothing is received, so nothing ever
+        reaches the DLQ and its alarm stays quiet), or it is stuck or too slow."""
+        alarm = self.queue.metric_approximate_age_of_oldest_message(
+            period=Duration.minutes(1), statistic="Maximum"
+        ).create_alarm(
+            self,
+            "Backlog",
+            alarm_description="Notifications wait in their queue: the notifier is down, stuck or too slow",
+            threshold=oldest_message_age.to_seconds(),
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=3,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        action = cloudwatch_actions.SnsAction(topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+        return alarm
+
 
 class Notifier(Construct):
     """A Celery worker that consumes only the notifications queue: SES being slow or down never

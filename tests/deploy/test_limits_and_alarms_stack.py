@@ -3,6 +3,10 @@ can fire when notifications pile up or the reconciler fails every run."""
 
 import json
 
+from django.conf import settings
+
+from cloudcart.metrics import OLDEST_PENDING_ORDER_AGE
+
 
 def _load_balancer_id(stack) -> str:
     (logical_id,) = stack.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer")
@@ -44,3 +48,29 @@ def _alarms(stack, metric_name: str) -> list[dict]:
         for alarm in stack.of_type("AWS::CloudWatch::Alarm").values()
         if alarm["Properties"].get("MetricName") == metric_name
     ]
+
+
+def test_notifications_piling_up_with_no_notifier_raise_an_alarm(stack):
+    """No notifier running means no receives, so nothing ever reaches the DLQ: the queue's own
+    oldest message age is what shows it."""
+    queue_url = stack.environment("notifier")["NOTIFICATIONS_QUEUE_URL"]
+    queue_id = queue_url["Ref"]
+    (alarm,) = [
+        a
+        for a in _alarms(stack, "ApproximateAgeOfOldestMessage")
+        if a["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+    ]
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    # Above a notification's longest retry backoff: a retried e-mail is no backlog.
+    assert settings.NOTIFY_RETRY_BACKOFF_MAX < alarm["Threshold"] <= 15 * 60
+    (topic_ref,) = alarm["AlarmActions"]
+    assert "AlarmsTopic" in topic_ref["Ref"]
+
+
+def test_pending_orders_stuck_fires_when_the_reconciler_reports_nothing(stack):
+    """A reconciler that raises every run (or cannot read the index) puts no point: missing data
+    must breach, over periods long enough that one late run is no alarm."""
+    (alarm,) = _alarms(stack, OLDEST_PENDING_ORDER_AGE)
+    assert alarm["TreatMissingData"] == "breaching"
+    assert alarm["Period"] >= 2 * settings.ORDERS_RECONCILE_INTERVAL_SECONDS
+    assert alarm["Statistic"] == "Maximum"
