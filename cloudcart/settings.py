@@ -4,9 +4,11 @@ Local defaults make `make run` and `make test` work with no `.env`; production
 (`DJANGO_ENV=production`) has no default for secrets and fails fast without them.
 """
 
+import tempfile
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+import dj_database_url
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
@@ -33,6 +35,13 @@ else:
     DEBUG = env.bool("DEBUG", default=False)
 
 INSTALLED_APPS = [
+    # The back office's Django admin (backoffice/) and what it stands on: its users, sessions and
+    # messages live in the ledger's database; the API itself never touches them.
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
     "cloudcart",
@@ -42,6 +51,7 @@ INSTALLED_APPS = [
     "accounts",
     "notifications",
     "payments",
+    "backoffice",
     # OpenAPI 3 (drf-spectacular); Swagger UI's assets come from the sidecar package, served by us.
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -59,9 +69,14 @@ MIDDLEWARE = [
     # Before CommonMiddleware, which validates Host: the ALB health check's Host is the task's IP.
     "cloudcart.health.HealthCheckMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # The admin's session and staff user. Both are lazy: a request without the session cookie
+    # (every API call) never reads the database.
+    "django.contrib.sessions.middleware.SessionMiddleware",
     # CSRF: Django's middleware issues the token (the browsable API's forms carry it); DRF views are
     # csrf_exempt, so cloudcart.csrf enforces it for browser writes only (header clients are exempt).
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     # X-Frame-Options: DENY (asked for by `check --deploy`): nobody frames the browsable API or docs.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -75,12 +90,43 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [],
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
     }
 ]
 
-# CloudCart keeps all of its data in DynamoDB: Django's ORM has no database to talk to.
-DATABASES: dict = {}
+# DynamoDB is the system of record; the one SQL database holds the back office's order ledger (a
+# projection of the orders, backoffice/) and the admin's sessions. On AWS: Aurora PostgreSQL through
+# RDS Proxy, over TLS (the stack sets the URL and, from Secrets Manager, DATABASE_PASSWORD). Locally
+# `make run` and the tests start a throwaway PostgreSQL (deploy/local/postgres.py); unset, a SQLite
+# file is the fallback (`make run LOCAL_DATABASE=sqlite`). Production tasks that never touch it (the
+# API's web and worker tasks) get no URL: their ORM has no database.
+DATABASE_URL = env.str(
+    "DATABASE_URL",
+    default="" if IS_PRODUCTION else f"sqlite:///{Path(tempfile.gettempdir()) / 'cloudcart-ledger.sqlite3'}",
+)
+# Seconds a database connection is kept for the next request or batch (0: one per request).
+DATABASE_CONN_MAX_AGE = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES = (
+    {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DATABASE_CONN_MAX_AGE)}
+    if DATABASE_URL
+    else {}
+)
+# The password apart from the URL: ECS injects it from the database's Secrets Manager secret.
+DATABASE_PASSWORD = env.str("DATABASE_PASSWORD", default="")
+if DATABASES and DATABASE_PASSWORD:
+    DATABASES["default"]["PASSWORD"] = DATABASE_PASSWORD
+if DATABASES and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A dead database fails an admin page or a projector batch in seconds, not a hung worker.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+        "DATABASE_CONNECT_TIMEOUT", default=5
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -132,6 +178,16 @@ if IS_PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- The back office's sign-in (backoffice/): staff sign in to /admin/ with their Cognito account ---
+# No second password store: the one backend checks the e-mail and password with Cognito and lets in
+# only the `staff` group (Django users are created with no usable password).
+AUTHENTICATION_BACKENDS = ["backoffice.authentication.CognitoStaffBackend"]
+# The admin's session cookie: HttpOnly, SameSite=Lax, Secure in production (above).
+SESSION_COOKIE_NAME = "cloudcart_admin"
+SESSION_COOKIE_HTTPONLY = True
+# How long a staff member's admin session lasts, in seconds (8 hours).
+SESSION_COOKIE_AGE = env.int("ADMIN_SESSION_SECONDS", default=8 * 3600)
 
 # --- AWS (read in one place: cloudcart.aws) -----------------------------------------------
 # Locally moto's standalone server serves SQS, S3, Cognito, SNS and SES, and AWS's DynamoDB Local
@@ -396,6 +452,30 @@ SHOP_NAME = env.str("SHOP_NAME", default="CloudCart")
 SES_CONFIGURATION_SET = env.str("SES_CONFIGURATION_SET", default="")
 # The queues a worker process consumes: "orders", "notifications" or both (the default, local).
 WORKER_QUEUES = env.list("WORKER_QUEUES", default=["orders", "notifications"])
+
+# --- Back office: the order ledger's projector (backoffice/) -------------------------------
+# The projector consumes the order events topic through its own queue (subscribed with raw
+# delivery; bootstrap_aws locally, the stack on AWS) and its DLQ.
+LEDGER_QUEUE_NAME = env.str("LEDGER_QUEUE_NAME", default=f"{QUEUE_PREFIX}ledger")
+LEDGER_DLQ_NAME = env.str("LEDGER_DLQ_NAME", default=f"{QUEUE_PREFIX}ledger-dlq")
+# Real AWS: the stack sets the queue's URL. Locally (moto) it is derived from the endpoint.
+LEDGER_QUEUE_URL = env.str("LEDGER_QUEUE_URL", default="")
+if not LEDGER_QUEUE_URL and SQS_ENDPOINT_URL:
+    LEDGER_QUEUE_URL = f"{SQS_ENDPOINT_URL.rstrip('/')}/123456789012/{LEDGER_QUEUE_NAME}"
+# An event the projector failed this many receives goes to the DLQ (alarmed).
+LEDGER_MAX_RECEIVES = 5
+# A received batch is projected (one DynamoDB read, one SQL transaction) well inside this.
+LEDGER_VISIBILITY_TIMEOUT = env.int("LEDGER_VISIBILITY_TIMEOUT", default=30)
+# Long polling of the ledger queue (SQS's maximum is 20 s).
+LEDGER_WAIT_TIME_SECONDS = env.int("LEDGER_WAIT_TIME_SECONDS", default=ORDERS_WAIT_TIME_SECONDS)
+# Receive loops per projector process, each with its own database connection: a batch waits on
+# SQS, DynamoDB and PostgreSQL in turn, so a few loops keep all three busy.
+LEDGER_PROJECTOR_THREADS = env.int("LEDGER_PROJECTOR_THREADS", default=4)
+# How often the projector puts its lag metric (the largest age, sent to projected, of the events
+# it projected meanwhile); the alarm watches the queue's own oldest-message age.
+LEDGER_LAG_METRIC_SECONDS = env.float("LEDGER_LAG_METRIC_SECONDS", default=60.0)
+# Rows per page of the admin's lists.
+ADMIN_PAGE_SIZE = env.int("ADMIN_PAGE_SIZE", default=50)
 
 # --- Celery over SQS: broker, queues, worker, beat ---------------------------------------
 # Celery (cloudcart/celery.py reads every CELERY_* setting). The broker is the one place that

@@ -47,6 +47,16 @@ os.environ.setdefault("LOGIN_FAILURES_PER_ADDRESS", "100000")
 # (tests/catalog/test_read_cache.py).
 os.environ["CATALOG_CACHE_SECONDS"] = "0"
 
+# The ledger's PostgreSQL (deploy/local/postgres.py): its port is chosen now, so every process the
+# session starts gets the same DATABASE_URL, but the server starts only when a test first needs the
+# database (the `django_db_setup` fixture): tests that use none never pay for it.
+POSTGRES_PORT = free_port()
+os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:{POSTGRES_PORT}/cloudcart"
+os.environ.pop("DATABASE_PASSWORD", None)
+for name in ("LEDGER_QUEUE_NAME", "LEDGER_DLQ_NAME", "LEDGER_QUEUE_URL"):
+    os.environ.pop(name, None)
+os.environ["LEDGER_WAIT_TIME_SECONDS"] = "1"
+
 # Orders: short queue timings, so a killed worker's messages come back in seconds and
 # workers stop quickly; the queues share the run's unique prefix.
 for name in ("QUEUE_PREFIX", "ORDERS_QUEUE_NAME", "ORDERS_DLQ_NAME", "ORDERS_QUEUE_URL", "SQS_ENDPOINT_URL"):

@@ -3,11 +3,14 @@
 import uuid
 
 import pytest
+from django.core.management import call_command
+from django.db import connections
 from rest_framework.test import APIClient
 
 from catalog.models import Product
 from catalog.services import product_build
 from cloudcart.bootstrap import aws_bootstrap
+from deploy.local.postgres import Postgres
 from tests import aws_env
 from tests.accounts.support import access_token_for, email_new, user_create
 from tests.aws_env import free_port
@@ -32,6 +35,31 @@ def localstripe():
     server.start()
     yield server
     server.stop()
+
+
+def django_db_setup(django_db_blocker):
+    """The session's one PostgreSQL (the engine Aurora runs), started on first use and migrated.
+
+    Replaces pytest-django's test-database set-up: the server is the session's own (like its
+    tables), so tests and the processes they start (gunicorn, the projector) share one database.
+    Tests use unique ids, as they do in DynamoDB.
+    """
+    server = Postgres(port=aws_env.POSTGRES_PORT)
+    server.start()
+    with django_db_blocker.unblock():
+        call_command("migrate", interactive=False, verbosity=0)
+    yield server
+    connections.close_all()
+    server.stop()
+
+
+@pytest.fixture
+def ledger_db(django_db_setup, django_db_blocker):
+    """Database access for a test, outside any test transaction: what the test writes is
+    committed and seen by other processes (and what they write is seen by the test)."""
+    with django_db_blocker.unblock():
+        yield
+        connections.close_all()
 
 
 @pytest.fixture(scope="session")
