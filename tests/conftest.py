@@ -37,6 +37,7 @@ def localstripe():
     server.stop()
 
 
+@pytest.fixture(scope="session")
 def django_db_setup(django_db_blocker):
     """The session's one PostgreSQL (the engine Aurora runs), started on first use and migrated.
 
