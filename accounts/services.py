@@ -23,7 +23,7 @@ from accounts.errors import (
     UserExists,
     WeakPassword,
 )
-from accounts.login_guard import login_failure_record, login_guard_check
+from accounts.login_guard import login_attempt_release, login_attempt_reserve
 from accounts.tokens import access_token_claims
 from cart.identity import customer_cart_id
 from cart.merge import cart_merge
@@ -139,17 +139,21 @@ def session_login(*, email: str, password: str) -> Tokens:
 
 
 def session_start(*, email: str, password: str, address: str, guest_cart_id: str | None) -> Tokens:
-    """Sign in through the brute-force guard, then merge the guest's cart into the account's.
+    """Sign in through the brute-force guard (accounts/login_guard.py: the attempt is reserved
+    before Cognito is asked), then merge the guest's cart into the account's.
 
     The merge happens once (cart/merge.py): signing in again, or retrying after a failure, finds
     the guest cart gone.
     """
-    login_guard_check(email=email, address=address)
+    attempt = login_attempt_reserve(email=email, address=address)
     try:
         tokens = session_login(email=email, password=password)
     except InvalidCredentials:
-        login_failure_record(email=email, address=address)
+        raise  # a wrong password: the attempt stays counted
+    except BaseException:
+        login_attempt_release(attempt)
         raise
+    login_attempt_release(attempt)  # successes do not count
     if guest_cart_id:
         customer_id = access_token_claims(tokens.access_token)["sub"]
         cart_merge(guest_cart_id=guest_cart_id, customer_cart_id=customer_cart_id(customer_id))

@@ -305,11 +305,17 @@ COGNITO_TOKEN_LEEWAY_SECONDS = env.int("COGNITO_TOKEN_LEEWAY_SECONDS", default=3
 # Locally a registration is confirmed at once (no e-mail is sent); on AWS the customer confirms
 # with the code Cognito e-mails (`POST /auth/confirm`).
 ACCOUNTS_AUTO_CONFIRM = env.bool("ACCOUNTS_AUTO_CONFIRM", default=not IS_PRODUCTION)
-# Brute-force guard on sign-in: past this many failures in the window, per account and per
-# address, sign-in answers 429 until the window ends (counted in the shared throttle table).
+# Brute-force guard on sign-in (accounts/login_guard.py), per account and per address: after this
+# many failed sign-ins, sign-in answers 429 for the lock's time, whatever the password.
 LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
 LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
-LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+# The sign-in guard's first lock, in seconds (the longest a person who mistyped waits); each lock
+# that follows another is twice as long, up to LOGIN_LOCK_MAX_SECONDS.
+LOGIN_LOCK_SECONDS = env.int("LOGIN_LOCK_SECONDS", default=60)
+LOGIN_LOCK_MAX_SECONDS = env.int("LOGIN_LOCK_MAX_SECONDS", default=3600)
+# The sign-in guard forgets an account's (or address's) failures after this many seconds without
+# a sign-in attempt; keep it above LOGIN_LOCK_MAX_SECONDS.
+LOGIN_FAILURE_MEMORY_SECONDS = env.int("LOGIN_FAILURE_MEMORY_SECONDS", default=86400)
 # `make run` signs these two up (the second in the staff group) and prints them; production
 # never runs that command. Local defaults only: they satisfy the pool's password policy.
 DEMO_CUSTOMER_EMAIL = env.str("DEMO_CUSTOMER_EMAIL", default="customer@example.com")
