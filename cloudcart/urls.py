@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("cart.urls")),
     path("", include("orders.urls")),  # checkout and orders
     path("", include("accounts.urls")),
+    path("", include("shop.urls")),  # the web shop: /shop/ (index.html) and /shop/config.json
     # OpenAPI: the schema and Swagger UI (assets served by the app, no CDN).
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -1,6 +1,8 @@
 """Shared fixtures: the session's real moto server, its tables, and the app over HTTP."""
 
+import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -15,6 +17,8 @@ from tests import aws_env
 from tests.accounts.support import access_token_for, email_new, user_create
 from tests.aws_env import free_port
 from tests.processes import Gunicorn, LocalAws, LocalStripe
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -109,8 +113,15 @@ def make_product():
 
 
 @pytest.fixture(scope="session")
-def web(local_aws):
-    """The app under real gunicorn (DEBUG off), talking to the session's local AWS servers."""
+def storefront_built() -> None:
+    """The web shop built (storefront/dist), as `make test` does first: a no-op when it is fresh."""
+    subprocess.run(["make", "--no-print-directory", "-s", "storefront"], cwd=ROOT, check=True, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def web(local_aws, storefront_built):
+    """The app under real gunicorn (DEBUG off), talking to the session's local AWS servers; it
+    serves the web shop at /shop/ too."""
     server = Gunicorn(free_port(), name="web")
     yield server
     server.stop()

