@@ -44,9 +44,9 @@ class ShopConfigView(APIView):
         get_token(request)  # Django's CsrfViewMiddleware then sets the `csrftoken` cookie
         return Response(
             {
-                "payments_provider": getattr(settings, "PAYMENTS_PROVIDER", "none"),
-                "stripe_js_url": getattr(settings, "STRIPE_JS_URL", ""),
-                "stripe_publishable_key": getattr(settings, "STRIPE_PUBLISHABLE_KEY", ""),
+                "payments_provider": settings.PAYMENTS_PROVIDER,
+                "stripe_js_url": settings.STRIPE_JS_URL,
+                "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
             }
         )
 
@@ -65,7 +65,7 @@ def shop_index(request, path: str = ""):
     response = HttpResponse(body, content_type="text/html; charset=utf-8")
     response["Cache-Control"] = "no-store"
     response["Content-Security-Policy"] = shop_csp(
-        stripe_js_url=getattr(settings, "STRIPE_JS_URL", ""), images_base_url=settings.PRODUCT_IMAGES_BASE_URL
+        stripe_js_url=settings.STRIPE_JS_URL, images_base_url=settings.PRODUCT_IMAGES_BASE_URL
     )
     response["Referrer-Policy"] = "strict-origin-when-cross-origin"
     return response
