@@ -199,11 +199,16 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("ADMIN_SESSION_SECONDS", default=8 * 3600)
 
 # --- AWS (read in one place: cloudcart.aws) -----------------------------------------------
-# Locally moto's standalone server serves SQS, S3, Cognito, SNS and SES, and AWS's DynamoDB Local
-# serves DynamoDB on its own port (deploy/local/); in production leave the endpoints empty and
-# boto3 finds the real services and the task role's credentials.
+# Where moto's server listens locally (the Procfile starts it there): the default AWS_ENDPOINT_URL.
+MOTO_HOST = env.str("MOTO_HOST", default="127.0.0.1")
+MOTO_PORT = env.int("MOTO_PORT", default=4566)
+
+# Locally moto's standalone server serves SQS, S3, Cognito, SNS and SES (AWS_ENDPOINT_URL, by
+# default http://MOTO_HOST:MOTO_PORT), and AWS's DynamoDB Local serves DynamoDB on its own port
+# (deploy/local/); in production leave the endpoints empty and boto3 finds the real services and
+# the task role's credentials.
 AWS_ENDPOINT_URL = (
-    env.str("AWS_ENDPOINT_URL", default="" if IS_PRODUCTION else "http://127.0.0.1:4566") or None
+    env.str("AWS_ENDPOINT_URL", default="" if IS_PRODUCTION else f"http://{MOTO_HOST}:{MOTO_PORT}") or None
 )
 AWS_REGION = env.str("AWS_REGION", default="us-east-1")
 AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="" if IS_PRODUCTION else "test") or None
@@ -457,10 +462,10 @@ if not ORDER_EVENTS_TOPIC_ARN and SNS_ENDPOINT_URL:
 NOTIFICATIONS_SENDER = env.str(
     "NOTIFICATIONS_SENDER", default="" if IS_PRODUCTION else "CloudCart <orders@cloudcart.example>"
 )
+# The API's local port (`make run`'s): the default SHOP_URL points at it.
+WEB_PORT = env.int("WEB_PORT", default=8000)
 # The base URL of the order link in e-mails (`{SHOP_URL}/orders/{id}`); the stack sets the API's URL.
-SHOP_URL = env.str(
-    "SHOP_URL", default="" if IS_PRODUCTION else f"http://127.0.0.1:{env.str('WEB_PORT', default='8000')}"
-)
+SHOP_URL = env.str("SHOP_URL", default="" if IS_PRODUCTION else f"http://127.0.0.1:{WEB_PORT}")
 # The shop's name in e-mail subjects and bodies.
 SHOP_NAME = env.str("SHOP_NAME", default="CloudCart")
 # SES configuration set (sending events, reputation metrics); empty: none (moto, local).

@@ -58,3 +58,22 @@ def test_corrupt_product_gives_json_500_and_a_logged_traceback(api, caplog):
 
 def test_aws_clients_are_built_once_per_process():
     assert aws.client("dynamodb") is aws.client("dynamodb")
+
+
+def test_the_local_endpoints_follow_moto_port_and_web_port_when_no_url_is_set():
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    show = (
+        "from django.conf import settings; "
+        "print(settings.AWS_ENDPOINT_URL, settings.SES_ENDPOINT_URL, settings.SQS_ENDPOINT_URL, "
+        "settings.SHOP_URL)"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", show],
+        cwd=ROOT,
+        env={**clean, "MOTO_HOST": "127.0.0.2", "MOTO_PORT": "14566", "WEB_PORT": "18123"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    moto = "http://127.0.0.2:14566"
+    assert result.stdout.splitlines()[-1].split() == [moto, moto, moto, "http://127.0.0.1:18123"]
