@@ -166,7 +166,10 @@ def exception_handler(exc: Exception, context: dict) -> Response:
 
 # Django-level handlers, for errors raised outside DRF views (unknown paths, bad Host, ...).
 def _json_error(status_code: int, code: str, detail: str) -> JsonResponse:
-    return JsonResponse(error_body(code, detail), status=status_code)
+    # Compact, as DRF's renderer writes every other answer.
+    return JsonResponse(
+        error_body(code, detail), status=status_code, json_dumps_params={"separators": (",", ":")}
+    )
 
 
 def handler400(request, exception=None):

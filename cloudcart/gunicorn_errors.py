@@ -13,7 +13,9 @@ from gunicorn import util
 
 def write_json_error(sock, status_int, reason, mesg):
     code = "internal_error" if status_int >= 500 else "bad_request"
-    body = json.dumps({"code": code, "detail": f"{reason}: {mesg}" if mesg else reason}).encode()
+    body = json.dumps(
+        {"code": code, "detail": f"{reason}: {mesg}" if mesg else reason}, separators=(",", ":")
+    ).encode()
     head = (
         f"HTTP/1.1 {status_int} {reason}\r\n"
         "Connection: close\r\n"

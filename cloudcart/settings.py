@@ -599,6 +599,9 @@ LOGGING = {
         "botocore": {"level": "WARNING"},
         "pynamodb": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
+        # A 4xx is the client's doing and gunicorn's access line already records it; Django's own
+        # "Not Found: ..." warning would be a second line per request. 5xx still log (ERROR).
+        "django.request": {"level": "ERROR"},
     },
 }
 

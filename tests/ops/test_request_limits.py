@@ -1,6 +1,7 @@
 """Hostile bodies: too large (with or without Content-Length), nested too deep, not UTF-8."""
 
 import io
+import json
 
 import pytest
 import requests
@@ -97,3 +98,19 @@ def test_gunicorns_own_refusals_are_json(web):
         assert response.status_code == status
         assert response.headers["Content-Type"] == "application/json"
         assert response.json()["code"] == "bad_request"
+
+
+def test_every_error_body_is_the_same_compact_json(web):
+    """Django's own handlers (an unknown path, a bad Host), DRF's views and gunicorn's refusals
+    write `{"code":...,"detail":...}` alike: no spaces after separators."""
+    answers = [
+        requests.get(f"{web.url}/no-such-path", timeout=30),
+        requests.get(f"{web.url}/products/absent-product", timeout=30),
+        requests.get(f"{web.url}/products", headers={"Host": "evil.example"}, timeout=30),
+        requests.get(f"{web.url}/products", headers={"X-Big": "b" * 9000}, timeout=30),
+    ]
+    assert [response.status_code for response in answers] == [404, 404, 400, 431]
+    for response in answers:
+        body = response.json()
+        assert set(body) >= {"code", "detail"}
+        assert response.content == json.dumps(body, separators=(",", ":")).encode(), response.content
