@@ -46,6 +46,12 @@ ERROR_CODES = {
     "idempotency_key_reused": "This `Idempotency-Key` was used with a different request body.",
     "order_not_found": "No order with this id.",
     "cart_checked_out": "The cart was already checked out; `order_id` and `Location` name its order.",
+    "order_not_cancellable": "The order's stock is taken (or it is final): it can no longer be cancelled.",
+    # Payments
+    "payment_declined": "The card was declined (`detail` has Stripe's message); try another card.",
+    "invalid_payment_method": "The payment method does not exist (or cannot pay this order).",
+    "order_not_payable": "The order is not awaiting payment (paid already, cancelled or expired).",
+    "invalid_signature": "The webhook's Stripe-Signature or its timestamp is not valid.",
     # Staff catalog writes and product images
     "precondition_failed": "`If-Match` names an old version; the body has the current `version`.",
     "precondition_required": 'A product edit needs `If-Match: "<version>"` (or `version` in a form).',

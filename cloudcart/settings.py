@@ -566,6 +566,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": ORDERS_RECONCILE_INTERVAL_SECONDS,
         "options": {"expires": ORDERS_RECONCILE_INTERVAL_SECONDS},
     },
+    "payments-reconcile": {
+        "task": "payments.tasks.payments_reconcile",
+        "schedule": PAYMENTS_RECONCILE_INTERVAL_SECONDS,
+        "options": {"expires": PAYMENTS_RECONCILE_INTERVAL_SECONDS},
+    },
     "beat-heartbeat": {
         "task": "cloudcart.tasks.beat_heartbeat",
         "schedule": BEAT_HEARTBEAT_SECONDS,

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("cart.urls")),
     path("", include("orders.urls")),  # checkout and orders
+    path("", include("payments.urls")),  # paying for an order, Stripe's webhook
     path("", include("accounts.urls")),
     path("", include("shop.urls")),  # the web shop: /shop/ (index.html) and /shop/config.json
     # OpenAPI: the schema and Swagger UI (assets served by the app, no CDN).

@@ -48,3 +48,9 @@ class CartCheckedOut(ApplicationError):
     def __init__(self, *, order_id: str) -> None:
         super().__init__(extra={"order_id": order_id})
         self.headers = {"Location": f"/orders/{order_id}"}
+
+
+class OrderNotCancellable(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "order_not_cancellable"
+    default_detail = "This order can no longer be cancelled (its stock is taken or it is final)."

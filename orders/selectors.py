@@ -27,6 +27,22 @@ def order_get_for(*, order_id: str, customer_id: str | None, is_staff: bool) -> 
     return order
 
 
+def order_is_owner(order: Order, *, customer_id: str | None, cart_id: str | None) -> bool:
+    """Whether the caller placed the order: the signed-in customer it belongs to, or, for a guest
+    order, the client holding the cart id it was checked out with."""
+    if order.customer_id:
+        return customer_id == order.customer_id
+    return cart_id is not None and cart_id == order.cart_id
+
+
+def order_get_for_owner(*, order_id: str, customer_id: str | None, cart_id: str | None) -> Order:
+    """The order, if the caller placed it; anyone else gets the same 404 as for an unknown id."""
+    order = order_get(order_id=order_id)
+    if not order_is_owner(order, customer_id=customer_id, cart_id=cart_id):
+        raise OrderNotFound()
+    return order
+
+
 def orders_of_customer(*, customer_id: str, limit: int, cursor: str | None = None) -> Page:
     """The customer's orders, newest first: one Query of the customer index per page (O(page)).
 
@@ -73,6 +89,19 @@ def orders_due_for_republish(*, created_before: datetime, now: datetime, limit: 
         Order.PENDING,
         range_key_condition=StatusIndex.created_at < created_before,
         filter_condition=Order.republish_at.does_not_exist() | (Order.republish_at <= now),
+        limit=limit,
+        page_size=min(limit, 100),
+    )
+    return list(results)
+
+
+def orders_awaiting_payment(*, created_before: datetime, limit: int) -> list[Order]:
+    """Up to `limit` orders still AWAITING_PAYMENT created before `created_before`, oldest first:
+    a Query on the status index (never a Scan). Eventually consistent: every write the payments
+    reconciler makes from it is conditional on the order item."""
+    results = Order.status_index.query(
+        Order.AWAITING_PAYMENT,
+        range_key_condition=StatusIndex.created_at < created_before,
         limit=limit,
         page_size=min(limit, 100),
     )

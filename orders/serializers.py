@@ -2,10 +2,12 @@
 
 from datetime import datetime
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from cloudcart.money import format_cents
+from orders.lifecycle import STATUSES
 from orders.models import Order
 
 
@@ -13,7 +15,56 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def order_data(order: Order) -> dict:
+ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postal_code", "country")
+
+
+def _refund_data(refund) -> dict:
+    return {
+        "id": refund.refund_id,
+        "amount": format_cents(refund.amount_cents),
+        "reason": refund.reason,
+        "restock": bool(refund.restock),
+        "created_at": _iso(refund.created_at),
+    }
+
+
+def payment_data(order: Order, *, owner: bool) -> dict | None:
+    """The order's payment: amounts as decimal strings; what Stripe.js needs (the client secret,
+    the publishable key) only for the order's owner while it awaits payment."""
+    payment = order.payment
+    if payment is None:
+        return None
+    data = {
+        "provider": payment.provider,
+        "intent_id": payment.intent_id,
+        "status": payment.status,
+        "amount": format_cents(order.total_cents),
+        "currency": order.currency,
+        "amount_authorized": format_cents(payment.amount_authorized_cents or 0),
+        "amount_captured": format_cents(payment.amount_captured_cents or 0),
+        "amount_refunded": format_cents(payment.amount_refunded_cents or 0),
+        "refunds": [_refund_data(refund) for refund in payment.refunds or []],
+        "last_error": payment.last_error,
+    }
+    if owner and order.status == Order.AWAITING_PAYMENT:
+        data["client_secret"] = payment.client_secret
+        data["publishable_key"] = settings.STRIPE_PUBLISHABLE_KEY
+        data["js_url"] = settings.STRIPE_JS_URL
+    return data
+
+
+def _address_data(address) -> dict:
+    return {name: getattr(address, name) for name in ADDRESS_FIELDS}
+
+
+def order_version(order: Order) -> int:
+    """The order's version; orders stored before versions began count their history instead."""
+    return int(order.version) if order.version is not None else len(order.history)
+
+
+def order_data(order: Order, *, owner: bool = False) -> dict:
+    """The order as the API shows it; `owner`: the caller is the customer who placed it."""
+    address = order.shipping_address
     return {
         "id": order.order_id,
         "status": order.status,
@@ -36,6 +87,9 @@ def order_data(order: Order) -> dict:
             {"status": change.status, "at": _iso(change.at), "reason": change.reason}
             for change in order.history
         ],
+        "version": order_version(order),
+        "payment": payment_data(order, owner=owner),
+        "shipping_address": _address_data(address) if address is not None else None,
     }
 
 
@@ -51,17 +105,56 @@ class OrderLineSerializer(serializers.Serializer):
 
 
 class StatusChangeSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["PENDING", "CONFIRMED", "REJECTED", "FAILED"])
+    status = serializers.ChoiceField(choices=list(STATUSES))
     at = serializers.DateTimeField()
     reason = serializers.CharField(allow_null=True)
 
 
+class RefundSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Stripe's refund id (`re_...`).")
+    amount = serializers.CharField(help_text="Decimal string.")
+    reason = serializers.CharField(allow_null=True)
+    restock = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class PaymentSerializer(serializers.Serializer):
+    provider = serializers.ChoiceField(choices=["stripe"])
+    intent_id = serializers.CharField(help_text="The order's one Stripe PaymentIntent (`pi_...`).")
+    status = serializers.ChoiceField(
+        choices=["requires_payment_method", "requires_action", "requires_capture", "succeeded", "canceled"],
+        help_text="Stripe's status of the intent, as last seen.",
+    )
+    amount = serializers.CharField(help_text="Decimal string: the order's total.")
+    currency = serializers.CharField()
+    amount_authorized = serializers.CharField()
+    amount_captured = serializers.CharField()
+    amount_refunded = serializers.CharField()
+    refunds = RefundSerializer(many=True)
+    last_error = serializers.CharField(allow_null=True, help_text="Stripe's message for the last decline.")
+    client_secret = serializers.CharField(
+        required=False, help_text="Only for the order's owner while AWAITING_PAYMENT: for Stripe.js."
+    )
+    publishable_key = serializers.CharField(required=False, help_text="With `client_secret`: Stripe's key.")
+    js_url = serializers.CharField(required=False, help_text="With `client_secret`: where Stripe.js is.")
+
+
+class ShippingAddressSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    line1 = serializers.CharField()
+    line2 = serializers.CharField(allow_null=True)
+    city = serializers.CharField()
+    postal_code = serializers.CharField()
+    country = serializers.CharField(help_text="ISO 3166-1 alpha-2.")
+
+
 class OrderSerializer(serializers.Serializer):
     id = serializers.RegexField(r"^[0-9a-f]{32}$", help_text="Unguessable: 128 random bits.")
-    status = serializers.ChoiceField(choices=["PENDING", "CONFIRMED", "REJECTED", "FAILED"])
+    status = serializers.ChoiceField(choices=list(STATUSES))
     reason = serializers.CharField(
         allow_null=True,
-        help_text="`out_of_stock` for a REJECTED order, `processing_failed` for a FAILED one.",
+        help_text="`out_of_stock` or `payment_failed` for a REJECTED order, `processing_failed` for a "
+        "FAILED one.",
     )
     out_of_stock = serializers.ListField(child=serializers.CharField(), help_text="Products that were short.")
     items = OrderLineSerializer(many=True)
@@ -69,6 +162,11 @@ class OrderSerializer(serializers.Serializer):
     currency = serializers.CharField()
     created_at = serializers.DateTimeField()
     history = StatusChangeSerializer(many=True)
+    version = serializers.IntegerField(
+        help_text="Grows by 1 with every change of status, payment or refunds."
+    )
+    payment = PaymentSerializer(allow_null=True, help_text="null when the shop takes no payments.")
+    shipping_address = ShippingAddressSerializer(allow_null=True)
 
 
 ORDER_EXAMPLE = {
@@ -81,6 +179,9 @@ ORDER_EXAMPLE = {
     "currency": "USD",
     "created_at": "2026-11-27T14:18:25.079571Z",
     "history": [{"status": "PENDING", "at": "2026-11-27T14:18:25.079571Z", "reason": None}],
+    "version": 1,
+    "payment": None,
+    "shipping_address": None,
 }
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     name="Idempotency-Key",

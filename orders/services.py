@@ -12,6 +12,7 @@ The rules (HANDBOOK section 6):
 - A stored order is never lost: if the publish fails, the reconciler publishes it later.
 """
 
+import functools
 import hashlib
 import itertools
 import json
@@ -39,11 +40,24 @@ from cloudcart.logs import request_id_var
 from cloudcart.money import format_cents
 from cloudcart.throttling import WriteLimit
 from notifications.services import order_notify
-from orders.errors import CartCheckedOut, CartEmpty, IdempotencyKeyReused, TotalMismatch, UnknownProducts
-from orders.lifecycle import Actor, initial_history, order_transition, transition_update
-from orders.models import IdempotencyKey, Order, OrderLine
-from orders.selectors import idempotency_record_get, orders_due_for_republish, orders_pending_oldest
+from orders.errors import (
+    CartCheckedOut,
+    CartEmpty,
+    IdempotencyKeyReused,
+    OrderNotCancellable,
+    TotalMismatch,
+    UnknownProducts,
+)
+from orders.lifecycle import Actor, initial_history, order_transition, sources_of, transition_update
+from orders.models import IdempotencyKey, Order, OrderLine, Payment, ShippingAddress
+from orders.selectors import (
+    idempotency_record_get,
+    order_get,
+    orders_due_for_republish,
+    orders_pending_oldest,
+)
 from orders.serializers import order_data
+from payments.intents import PROVIDER, intent_cancel_quietly, intent_open
 
 logger = logging.getLogger(__name__)
 
@@ -93,17 +107,61 @@ def idempotency_scoped_key(*, scope: str, key: str) -> str:
     return hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Contact:
+    """Where to ship and whom to text (all optional at checkout; stored on the order)."""
+
+    shipping_address: dict | None = None
+    phone: str | None = None
+    sms_opt_in: bool = False
+
+    def fingerprint(self) -> dict | None:
+        """What the idempotency fingerprint holds of it; None when nothing was given."""
+        if self.shipping_address is None and self.phone is None and not self.sms_opt_in:
+            return None
+        address = dict(sorted(self.shipping_address.items())) if self.shipping_address else None
+        return {"shipping_address": address, "phone": self.phone, "sms_opt_in": self.sms_opt_in}
+
+
 def checkout_request_hash(
-    *, lines: list[LineRequest] | None, client_total_cents: int | None, email: str | None = None
+    *,
+    lines: list[LineRequest] | None,
+    client_total_cents: int | None,
+    email: str | None = None,
+    contact: Contact | None = None,
 ) -> str:
     """A fingerprint of what was asked: the same key with another fingerprint is a misuse (422)."""
     canonical = {
         "items": None if lines is None else [[line.product_id, line.qty] for line in lines],
         "total": client_total_cents,
     }
-    if email is not None:  # absent from the fingerprint when not given: older keys still match
+    # Each absent from the fingerprint when not given: older keys still match.
+    if email is not None:
         canonical["email"] = email
+    contact_given = contact.fingerprint() if contact else None
+    if contact_given is not None:
+        canonical["contact"] = contact_given
     return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    """What one checkout asks for: the same on every attempt to store it."""
+
+    lines: list[LineRequest] | None  # None: the client's cart
+    client_total_cents: int | None
+    cart_id: str
+    scoped_key: str | None
+    request_hash: str
+    request_id: str | None
+    email: str | None
+    customer_id: str | None
+    throttle: WriteLimit | None
+    contact: Contact
+
+    @property
+    def from_cart(self) -> bool:
+        return self.lines is None
 
 
 def _lines_merge(lines: list[LineRequest]) -> list[LineRequest]:
@@ -114,16 +172,10 @@ def _lines_merge(lines: list[LineRequest]) -> list[LineRequest]:
     return [LineRequest(product_id, qty) for product_id, qty in merged.items()]
 
 
-def _order_build(
-    *,
-    lines: list[LineRequest],
-    client_total_cents: int | None,
-    cart_id: str | None,
-    request_id: str | None,
-    email: str | None = None,
-    customer_id: str | None = None,
-) -> Order:
-    """Price the lines from consistent catalog reads, check the total and the stock, build the order."""
+def _order_build(*, lines: list[LineRequest], request: CheckoutRequest) -> Order:
+    """Price the lines from consistent catalog reads, check the total and the stock, build the
+    order: PENDING, or AWAITING_PAYMENT when payments are on."""
+    client_total_cents = request.client_total_cents
     products = products_get_many(product_ids=[line.product_id for line in lines], consistent=True)
     unknown = [line.product_id for line in lines if line.product_id not in products]
     if unknown:
@@ -151,23 +203,30 @@ def _order_build(
         raise OutOfStock(f"Not enough stock for: {names}.", extra={"products": short})
 
     now = _now()
+    paid = settings.PAYMENTS_PROVIDER == "stripe"
+    status = Order.AWAITING_PAYMENT if paid else Order.PENDING
+    contact = request.contact
     return Order(
         order_id=secrets.token_hex(16),  # 128 random bits: unguessable
-        status=Order.PENDING,
+        status=status,
         items=items,
         total_cents=total,
         currency=settings.SHOP_CURRENCY,
-        cart_id=cart_id,
-        customer_id=customer_id,
-        email=email,
+        cart_id=request.cart_id,
+        customer_id=request.customer_id,
+        email=request.email,
         created_at=now,
-        history=initial_history(status=Order.PENDING, at=now),
+        history=initial_history(status=status, at=now),
         version=1,
-        request_id=request_id,
-        # Checkout publishes it right after storing it: that is its first counted publish. Its
-        # first republish is due ORDERS_RECONCILE_AFTER_SECONDS after created_at, by the
-        # reconciler's own setting (so no republish_at yet).
-        publishes=1,
+        request_id=request.request_id,
+        # Checkout publishes a PENDING order right after storing it: that is its first counted
+        # publish. Its first republish is due ORDERS_RECONCILE_AFTER_SECONDS after created_at, by
+        # the reconciler's own setting (so no republish_at yet). An order awaiting payment is
+        # first published when it is paid (payments.services).
+        publishes=None if paid else 1,
+        shipping_address=ShippingAddress(**contact.shipping_address) if contact.shipping_address else None,
+        phone=contact.phone,
+        sms_opt_in=contact.sms_opt_in if contact.phone else None,
     )
 
 
@@ -269,8 +328,9 @@ def _transact(items: list[dict], *, order_id: str, deadline: float) -> list[dict
 
 
 def _placed(placement: Placement) -> Placement:
-    """The order is stored: publish it and its "placed" event, and answer."""
-    order_publish(order_id=placement.order_id)
+    """The order is stored: publish it (unless it awaits payment) and its first event, and answer."""
+    if placement.body.get("status") == Order.PENDING:
+        order_publish(order_id=placement.order_id)
     # If this enqueue is lost, the worker's enqueue after the order's final state sends it too
     # (the notify task walks the order's whole history).
     order_notify(order_id=placement.order_id)
@@ -290,6 +350,169 @@ def _checked_out_by(cart: CartState | None, *, version: int) -> str | None:
     return cart.last_order_id
 
 
+def _checkout_draft(request: CheckoutRequest) -> Placement | tuple[Order, CartState | None]:
+    """Read what is checked out (the cart, or the given lines) and build the order from the
+    catalog; or the answer already given to this request (a replay)."""
+    cart = None
+    try:
+        if request.from_cart:
+            cart = cart_live_get(cart_id=request.cart_id)
+            if cart is not None and not cart.lines:
+                order_id = _checked_out_by(cart, version=cart.version - 1)
+                if order_id:
+                    replay = _record_replay(scoped_key=request.scoped_key, request_hash=request.request_hash)
+                    if replay is not None:
+                        return replay
+                    raise CartCheckedOut(order_id=order_id)
+            wanted = _cart_lines(cart)
+        else:
+            wanted = _lines_merge(request.lines)
+        return _order_build(lines=wanted, request=request), cart
+    except ApplicationError as exc:
+        if isinstance(exc, CartCheckedOut):
+            raise
+        # A retry of a request that did succeed answers as it did, whatever changed since.
+        replay = _record_replay(scoped_key=request.scoped_key, request_hash=request.request_hash)
+        if replay is not None:
+            return replay
+        raise
+
+
+def _payment_open(order: Order) -> None:
+    """For an order awaiting payment: open its one PaymentIntent BEFORE the order is stored, and
+    keep the intent on the order. Stripe down: 503 and nothing stored. An intent whose order is
+    never stored waits in `requires_payment_method`: nobody holds its client secret, so nothing
+    can charge it (and checkout cancels it when it knows the order lost)."""
+    if order.status != Order.AWAITING_PAYMENT:
+        return
+    intent = intent_open(
+        order_id=order.order_id, amount_cents=int(order.total_cents), currency=order.currency
+    )
+    order.payment = Payment(
+        provider=PROVIDER,
+        intent_id=intent.id,
+        status=intent.status,
+        client_secret=intent.client_secret,
+        amount_authorized_cents=0,
+        amount_captured_cents=0,
+        amount_refunded_cents=0,
+        refunds=[],
+    )
+
+
+def _payment_abandon(order: Order) -> None:
+    """The order of this attempt was certainly not stored: cancel its intent (best effort)."""
+    if order.payment is not None:
+        intent_cancel_quietly(intent_id=order.payment.intent_id)
+
+
+def _checkout_items(
+    request: CheckoutRequest, *, order: Order, cart: CartState | None, body: dict
+) -> list[dict]:
+    """The checkout transaction: the order (new id), the cart's guard or the throttle count, and
+    the key record (new for this client) holding the answer."""
+    now = int(time.time())
+    items = [
+        {
+            "Put": {
+                "TableName": settings.ORDERS_TABLE,
+                "Item": order.serialize(),
+                "ConditionExpression": "attribute_not_exists(order_id)",
+            }
+        }
+    ]
+    if request.from_cart:
+        items.append(
+            cart_checkout_update(
+                cart_id=request.cart_id,
+                version=cart.version,
+                product_ids=[line.product_id for line in order.items],
+                order_id=order.order_id,
+                throttle=request.throttle,
+                now=now,
+            )
+        )
+    elif request.throttle is not None:
+        items.append(cart_throttle_update(cart_id=request.cart_id, throttle=request.throttle, now=now))
+    if request.scoped_key:
+        record = IdempotencyKey(
+            key=request.scoped_key,
+            request_hash=request.request_hash,
+            order_id=order.order_id,
+            response_status=202,
+            response_body=json.dumps(body, separators=(",", ":")),
+            expires_at=_now() + timedelta(seconds=settings.IDEMPOTENCY_TTL_SECONDS),
+        )
+        items.append(
+            {
+                "Put": {
+                    "TableName": settings.IDEMPOTENCY_TABLE,
+                    "Item": record.serialize(),
+                    # An expired record is free to reuse: DynamoDB's TTL deletes late.
+                    "ConditionExpression": "attribute_not_exists(#key) OR #expires <= :now",
+                    "ExpressionAttributeNames": {"#key": "key", "#expires": "expires_at"},
+                    "ExpressionAttributeValues": {":now": {"N": str(now)}},
+                }
+            }
+        )
+    return items
+
+
+def _checkout_store(
+    request: CheckoutRequest, *, order: Order, cart: CartState | None, attempt: int, deadline: float
+) -> Placement | None:
+    """Store the order in its one transaction. The answer: ours (stored and published), or the
+    one another request stored first (a replay); None when the cart changed meanwhile (build the
+    order again); CartCheckedOut or the throttle's error when that is why it was refused."""
+    body = order_data(order, owner=True)
+    items = _checkout_items(request, order=order, cart=cart, body=body)
+    stored = Placement(order_id=order.order_id, status_code=202, body=body)
+    replay = functools.partial(
+        _record_replay, scoped_key=request.scoped_key, request_hash=request.request_hash
+    )
+
+    reasons = _transact(items, order_id=order.order_id, deadline=deadline)
+    while reasons == UNCERTAIN:
+        # Not stored as far as DynamoDB can tell now. Another request may have won meanwhile
+        # (this client's key, or this cart): if so, answer with its order; else try the SAME
+        # transaction again, so a late landing of this attempt is never a second order.
+        answer = replay()
+        if answer is not None:
+            return answer
+        if request.from_cart:
+            old = cart_item_read(cart_id=request.cart_id)
+            if old is not None and old.last_order_id == order.order_id:
+                return _placed(stored)
+            order_id = _checked_out_by(old, version=cart.version)
+            if order_id:
+                raise CartCheckedOut(order_id=order_id)
+        _backoff(attempt=attempt, deadline=deadline)
+        reasons = _transact(items, order_id=order.order_id, deadline=deadline)
+    if reasons is None:
+        return _placed(stored)
+
+    # Refused by a condition: find out which, and why.
+    codes = [reason.get("Code") for reason in reasons]
+    if request.scoped_key and codes[-1] == CONDITION_FAILED:
+        answer = replay()
+        if answer is not None:
+            return answer
+    if len(items) > 1 and "Update" in items[1] and codes[1] == CONDITION_FAILED:
+        old = cart_state(request.cart_id, reasons[1].get("Item")) or cart_item_read(cart_id=request.cart_id)
+        if old is not None and old.last_order_id == order.order_id:
+            return _placed(stored)  # ours, from an attempt that timed out
+        if request.throttle is not None and old is not None and request.throttle.is_reached(old.raw):
+            raise request.throttle.exceeded()
+        if request.from_cart:
+            order_id = _checked_out_by(old, version=cart.version)
+            if order_id:
+                answer = replay()
+                if answer is not None:
+                    return answer
+                raise CartCheckedOut(order_id=order_id)
+    return None  # the cart changed meanwhile (or a key record expired)
+
+
 def order_place(
     *,
     lines: list[LineRequest] | None,
@@ -301,9 +524,12 @@ def order_place(
     email: str | None = None,
     customer_id: str | None = None,
     throttle: WriteLimit | None = None,
+    contact: Contact | None = None,
 ) -> Placement:
-    """Check out `lines` (None: the client's cart `cart_id`): store the order PENDING and publish it.
+    """Check out `lines` (None: the client's cart `cart_id`): store the order and answer 202.
 
+    With payments off the order is stored PENDING and published to the worker; with Stripe it is
+    stored AWAITING_PAYMENT with its one PaymentIntent (opened first) and published once paid.
     A signed-in customer's order carries their `customer_id` (it then answers only to them and
     staff, and lists under `GET /orders`) and their account's `email`.
 
@@ -315,129 +541,45 @@ def order_place(
     Keys are scoped by `idempotency_scope` (the client identity; default: `cart_id`).
     """
     deadline = time.monotonic() + settings.CHECKOUT_DEADLINE_SECONDS
-    request_hash = checkout_request_hash(lines=lines, client_total_cents=client_total_cents, email=email)
+    contact = contact or Contact()
     scope = idempotency_scope or cart_id
-    scoped_key = idempotency_scoped_key(scope=scope, key=idempotency_key) if idempotency_key else None
-    from_cart = lines is None
+    request = CheckoutRequest(
+        lines=lines,
+        client_total_cents=client_total_cents,
+        cart_id=cart_id,
+        scoped_key=idempotency_scoped_key(scope=scope, key=idempotency_key) if idempotency_key else None,
+        request_hash=checkout_request_hash(
+            lines=lines, client_total_cents=client_total_cents, email=email, contact=contact
+        ),
+        request_id=request_id,
+        email=email,
+        customer_id=customer_id,
+        throttle=throttle,
+        contact=contact,
+    )
+    if settings.PAYMENTS_PROVIDER == "stripe":
+        # A retry of a checkout that succeeded answers before anything is opened at Stripe.
+        answer = _record_replay(scoped_key=request.scoped_key, request_hash=request.request_hash)
+        if answer is not None:
+            return answer
 
     for attempt in itertools.count():
-        cart = None
+        drafted = _checkout_draft(request)
+        if isinstance(drafted, Placement):
+            return drafted
+        order, cart = drafted
+        _payment_open(order)
         try:
-            if from_cart:
-                cart = cart_live_get(cart_id=cart_id)
-                if cart is not None and not cart.lines:
-                    order_id = _checked_out_by(cart, version=cart.version - 1)
-                    if order_id:
-                        replay = _record_replay(scoped_key=scoped_key, request_hash=request_hash)
-                        if replay is not None:
-                            return replay
-                        raise CartCheckedOut(order_id=order_id)
-                wanted = _cart_lines(cart)
-            else:
-                wanted = _lines_merge(lines)
-            order = _order_build(
-                lines=wanted,
-                client_total_cents=client_total_cents,
-                cart_id=cart_id,
-                request_id=request_id,
-                email=email,
-                customer_id=customer_id,
-            )
-        except ApplicationError as exc:
-            if isinstance(exc, CartCheckedOut):
-                raise
-            # A retry of a request that did succeed answers as it did, whatever changed since.
-            replay = _record_replay(scoped_key=scoped_key, request_hash=request_hash)
-            if replay is not None:
-                return replay
+            answer = _checkout_store(request, order=order, cart=cart, attempt=attempt, deadline=deadline)
+        except ServiceUnavailable:
+            raise  # the transaction may yet land with this intent: keep it
+        except ApplicationError:
+            _payment_abandon(order)
             raise
-        body = order_data(order)
-        now = int(time.time())
-        items = [
-            {
-                "Put": {
-                    "TableName": settings.ORDERS_TABLE,
-                    "Item": order.serialize(),
-                    "ConditionExpression": "attribute_not_exists(order_id)",
-                }
-            }
-        ]
-        if from_cart:
-            items.append(
-                cart_checkout_update(
-                    cart_id=cart_id,
-                    version=cart.version,
-                    product_ids=[line.product_id for line in wanted],
-                    order_id=order.order_id,
-                    throttle=throttle,
-                    now=now,
-                )
-            )
-        elif throttle is not None:
-            items.append(cart_throttle_update(cart_id=cart_id, throttle=throttle, now=now))
-        if scoped_key:
-            record = IdempotencyKey(
-                key=scoped_key,
-                request_hash=request_hash,
-                order_id=order.order_id,
-                response_status=202,
-                response_body=json.dumps(body, separators=(",", ":")),
-                expires_at=_now() + timedelta(seconds=settings.IDEMPOTENCY_TTL_SECONDS),
-            )
-            items.append(
-                {
-                    "Put": {
-                        "TableName": settings.IDEMPOTENCY_TABLE,
-                        "Item": record.serialize(),
-                        # An expired record is free to reuse: DynamoDB's TTL deletes late.
-                        "ConditionExpression": "attribute_not_exists(#key) OR #expires <= :now",
-                        "ExpressionAttributeNames": {"#key": "key", "#expires": "expires_at"},
-                        "ExpressionAttributeValues": {":now": {"N": str(now)}},
-                    }
-                }
-            )
-
-        stored = Placement(order_id=order.order_id, status_code=202, body=body)
-        reasons = _transact(items, order_id=order.order_id, deadline=deadline)
-        while reasons == UNCERTAIN:
-            # Not stored as far as DynamoDB can tell now. Another request may have won meanwhile
-            # (this client's key, or this cart): if so, answer with its order; else try the SAME
-            # transaction again, so a late landing of this attempt is never a second order.
-            replay = _record_replay(scoped_key=scoped_key, request_hash=request_hash)
-            if replay is not None:
-                return replay
-            if from_cart:
-                old = cart_item_read(cart_id=cart_id)
-                if old is not None and old.last_order_id == order.order_id:
-                    return _placed(stored)
-                order_id = _checked_out_by(old, version=cart.version)
-                if order_id:
-                    raise CartCheckedOut(order_id=order_id)
-            _backoff(attempt=attempt, deadline=deadline)
-            reasons = _transact(items, order_id=order.order_id, deadline=deadline)
-        if reasons is None:
-            return _placed(stored)
-
-        # Refused by a condition: find out which, and why.
-        codes = [reason.get("Code") for reason in reasons]
-        if scoped_key and codes[-1] == CONDITION_FAILED:
-            replay = _record_replay(scoped_key=scoped_key, request_hash=request_hash)
-            if replay is not None:
-                return replay
-        if len(items) > 1 and "Update" in items[1] and codes[1] == CONDITION_FAILED:
-            old = cart_state(cart_id, reasons[1].get("Item")) or cart_item_read(cart_id=cart_id)
-            if old is not None and old.last_order_id == order.order_id:
-                return _placed(stored)  # ours, from an attempt that timed out
-            if throttle is not None and old is not None and throttle.is_reached(old.raw):
-                raise throttle.exceeded()
-            if from_cart:
-                order_id = _checked_out_by(old, version=cart.version)
-                if order_id:
-                    replay = _record_replay(scoped_key=scoped_key, request_hash=request_hash)
-                    if replay is not None:
-                        return replay
-                    raise CartCheckedOut(order_id=order_id)
-        # The cart changed meanwhile (or a key record expired): build the order again from now.
+        if answer is None or answer.order_id != order.order_id:
+            _payment_abandon(order)
+        if answer is not None:
+            return answer
         _backoff(attempt=attempt, deadline=deadline)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -520,6 +662,10 @@ def order_process(*, order_id: str) -> str | None:
         if order.status != Order.PENDING:
             logger.info("process_order: order %s already %s, nothing to do", order_id, order.status)
             return None
+        if order.payment is not None:
+            from orders.capture import order_process_paid  # it builds on this module
+
+            return order_process_paid(order)
         now = _now()
         try:
             with TransactWrite(connection=_connection()) as tx:
@@ -651,6 +797,39 @@ def order_retry(*, order_id: str) -> Order | None:
         return None
     logger.info("Order %s retried by an operator: PENDING again", order_id)
     order_publish(order_id=order_id)
+    return order
+
+
+def order_cancel(*, order_id: str, actor: str) -> Order:
+    """The owner or staff (`actor`: "owner" or "staff") cancel an order not yet on its way to
+    capture: AWAITING_PAYMENT, or PENDING with no stock taken (conditional: a worker that takes
+    the stock at the same moment wins or loses as a whole). Its PaymentIntent is cancelled (the
+    authorisation released). Already CANCELLED: answered as it is (the intent's cancel retried if
+    it had failed). Anything else: OrderNotCancellable (409)."""
+    from payments.services import order_intent_release
+
+    who = Actor(actor)
+    order = order_get(order_id=order_id)
+    if order.status == Order.CANCELLED:
+        order_intent_release(order)
+        return order
+    if order.status not in sources_of(target=Order.CANCELLED, actor=who) or order.stock_taken_at is not None:
+        raise OrderNotCancellable()
+    if not order_transition(
+        order,
+        source=order.status,
+        target=Order.CANCELLED,
+        actor=who,
+        reason=f"cancelled_by_{who.value}",
+        actions=[Order.reason.set(f"cancelled_by_{who.value}")],
+        condition=Order.stock_taken_at.does_not_exist(),
+    ):
+        order.refresh(consistent_read=True)
+        if order.status != Order.CANCELLED:
+            raise OrderNotCancellable()
+    logger.info("Order %s CANCELLED by %s", order_id, who.value)
+    order_notify(order_id=order_id)
+    order_intent_release(order)
     return order
 
 

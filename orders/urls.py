@@ -11,4 +11,5 @@ urlpatterns = [
     re_path(r"^checkout$", views.CheckoutView.as_view(), name="checkout"),
     re_path(r"^orders$", views.OrderListView.as_view(), name="order-list"),
     re_path(rf"^orders/{ORDER_ID}$", views.OrderDetailView.as_view(), name="order-detail"),
+    re_path(rf"^orders/{ORDER_ID}/cancel$", views.OrderCancelView.as_view(), name="order-cancel"),
 ]

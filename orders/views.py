@@ -24,11 +24,12 @@ from cloudcart.money import parse_amount
 from cloudcart.openapi import BODY_ERRORS, CSRF_FAILED, CURSOR_PARAMETER, LIMIT_PARAMETER, THROTTLED, errors
 from cloudcart.pagination import page_size
 from cloudcart.throttling import address_limit_check, write_limit
+from orders.contact import PhoneField, ShippingAddressInput
 from orders.errors import InvalidIdempotencyKey
 from orders.permissions import CheckoutAllowed
-from orders.selectors import order_get_for, orders_of_customer
+from orders.selectors import order_get_for, order_get_for_owner, order_is_owner, orders_of_customer
 from orders.serializers import IDEMPOTENCY_KEY_PARAMETER, ORDER_EXAMPLE, OrderSerializer, order_data
-from orders.services import LineRequest, order_place
+from orders.services import Contact, LineRequest, order_cancel, order_place
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -149,6 +150,20 @@ class CheckoutView(InputForm, APIView):
         total = AmountField(required=False, allow_null=True)
         # Where a guest's receipt goes (a signed-in customer's comes from the account); none: no e-mail.
         email = serializers.EmailField(required=False, allow_null=True, max_length=254)
+        shipping_address = ShippingAddressInput(required=False, allow_null=True)
+        phone = PhoneField(required=False, allow_null=True, help_text="E.164, e.g. +4915112345678.")
+        sms_opt_in = serializers.BooleanField(
+            required=False, default=False, help_text="Text the order's updates to `phone`."
+        )
+
+        def validate(self, data: dict) -> dict:
+            if settings.SHIPPING_ADDRESS_REQUIRED and not data.get("shipping_address"):
+                raise serializers.ValidationError(
+                    {"shipping_address": ["This shop needs a shipping address."]}
+                )
+            if data.get("sms_opt_in") and not data.get("phone"):
+                raise serializers.ValidationError({"phone": ["SMS updates need a phone number."]})
+            return data
 
     input_serializer = Input
 
@@ -177,6 +192,11 @@ class CheckoutView(InputForm, APIView):
             email=customer.email if customer else data.get("email"),
             customer_id=customer.id if customer else None,
             throttle=write_limit(scope=self.write_scope) if known else None,
+            contact=Contact(
+                shipping_address=dict(data["shipping_address"]) if data.get("shipping_address") else None,
+                phone=data.get("phone"),
+                sms_opt_in=bool(data.get("sms_opt_in")),
+            ),
         )
         headers = {"Location": f"/orders/{placement.order_id}"}
         if placement.replayed:
@@ -186,6 +206,14 @@ class CheckoutView(InputForm, APIView):
             cart_cookie_set(response, cart_id)
             response[CART_HEADER_NAME] = cart_id
         return response
+
+
+ORDER_ID_PARAMETER = OpenApiParameter(
+    name="order_id",
+    type={"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    location=OpenApiParameter.PATH,
+    description="The id from checkout's `Location`.",
+)
 
 
 @extend_schema_view(
@@ -213,7 +241,8 @@ class OrderDetailView(APIView):
         order = order_get_for(
             order_id=order_id, customer_id=request.user.id, is_staff=request_is_staff(request)
         )
-        return Response(order_data(order))
+        owner = order_is_owner(order, customer_id=request.user.id, cart_id=cart_id_from_request(request))
+        return Response(order_data(order, owner=owner))
 
 
 @extend_schema_view(
@@ -257,4 +286,41 @@ class OrderListView(APIView):
             query = request.GET.copy()
             query["cursor"] = page.next_cursor
             next_url = request.build_absolute_uri(f"{request.path}?{urlencode(query, doseq=True)}")
-        return Response({"results": [order_data(order) for order in page.items], "next": next_url})
+        results = [order_data(order, owner=True) for order in page.items]
+        return Response({"results": results, "next": next_url})
+
+
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="order_cancel",
+        tags=["orders"],
+        summary="Cancel an order before its payment is captured (its owner, or staff)",
+        request=None,
+        parameters=[ORDER_ID_PARAMETER],
+        responses={
+            200: _ORDER,
+            **CSRF_FAILED,
+            404: errors(404, "order_not_found", "not_found"),
+            409: errors(409, "order_not_cancellable"),
+            503: errors(503, "service_unavailable"),
+        },
+    )
+)
+class OrderCancelView(APIView):
+    """Cancel the order: while it awaits payment, or is PENDING with no stock taken yet. Its
+    PaymentIntent is cancelled (the authorisation released, nothing charged). Only its owner
+    (the customer, or the guest with its cart id) or staff; anyone else gets 404. Cancelling a
+    cancelled order answers it again; later states are 409 `order_not_cancellable`."""
+
+    private_answers = True
+
+    def post(self, request, order_id: str):
+        staff = request_is_staff(request)
+        if staff:
+            order_get_for(order_id=order_id, customer_id=request.user.id, is_staff=True)
+        else:
+            order_get_for_owner(
+                order_id=order_id, customer_id=request.user.id, cart_id=cart_id_from_request(request)
+            )
+        order = order_cancel(order_id=order_id, actor="staff" if staff else "owner")
+        return Response(order_data(order, owner=not staff))

@@ -8,11 +8,13 @@ clones, a test session beside `make run`) overwrite each other's file. Here the 
 memory only (like DynamoDB Local's -inMemory), the server listens on 127.0.0.1 alone (the stock
 one binds every interface), and it dies with its parent (honcho or the test session).
 
-One fidelity fix, as deploy/local/moto_serialized.py makes for moto: localstripe 1.15.10 derives
-a PaymentIntent's status from its latest charge, so after a declined charge the intent stays
-`requires_payment_method` even once a new payment method is set, and confirming it again is a
-400. Stripe itself answers `requires_confirmation` there (a customer may try another card on the
-same intent); setting a new payment method here forgets the failed charge, as Stripe does.
+Two fidelity fixes, as deploy/local/moto_serialized.py makes for moto (localstripe 1.15.10):
+- it derives a PaymentIntent's status from its latest charge, so after a declined charge the
+  intent stays `requires_payment_method` even once a new payment method is set, and confirming
+  it again is a 400. Stripe answers `requires_confirmation` there (a customer may try another
+  card on the same intent): setting a new payment method here forgets the failed charge.
+- it captures a cancelled intent's charge. Stripe refuses to capture anything but a
+  `requires_capture` intent (400): so does this one.
 """
 
 import argparse
@@ -37,6 +39,23 @@ def _patch_localstripe() -> None:
             self.latest_charge = None  # the next confirm charges the new payment method
 
     resources.PaymentIntent._update = update
+
+    intent_capture = resources.PaymentIntent._api_capture.__func__
+
+    def capture(cls, id, **kwargs):
+        if isinstance(id, str) and cls._api_retrieve(id).status != "requires_capture":
+            raise resources.UserError(
+                400, "This PaymentIntent could not be captured: it is not requires_capture."
+            )
+        return intent_capture(cls, id, **kwargs)
+
+    resources.PaymentIntent._api_capture = classmethod(capture)
+    # The routes are built from `extra_apis` when localstripe.server is imported (after this).
+    route = "/v1/payment_intents/{id}/capture"
+    resources.extra_apis[:] = [
+        (method, url, resources.PaymentIntent._api_capture if url == route else func)
+        for method, url, func in resources.extra_apis
+    ]
 
 
 def run(*, port: int, host: str = "127.0.0.1") -> None:
