@@ -2,7 +2,7 @@
 
 from botocore.exceptions import ClientError
 
-from accounts.cognito import cognito, error_code
+from accounts.cognito import cognito, error_code, pool_config
 from accounts.errors import InvalidToken
 
 
@@ -20,3 +20,9 @@ def user_email_get(*, access_token: str) -> str | None:
         raise
     attributes = {attribute["Name"]: attribute["Value"] for attribute in answer["UserAttributes"]}
     return attributes.get("email")
+
+
+def user_sign_in_enabled(*, user_id: str) -> bool:
+    """Whether the account (its Cognito `sub`) may sign in (AdminGetUser's `Enabled`)."""
+    answer = cognito().admin_get_user(UserPoolId=pool_config().pool_id, Username=user_id)
+    return bool(answer.get("Enabled", True))

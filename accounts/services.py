@@ -223,3 +223,16 @@ def user_ensure(*, email: str, password: str, staff: bool = False) -> str:
             UserPoolId=config.pool_id, Username=email, GroupName=settings.COGNITO_STAFF_GROUP
         )
     return user_id
+
+
+def user_sign_in_set(*, user_id: str, enabled: bool) -> None:
+    """Let the account (its Cognito `sub`) sign in again, or stop it: a disabled account's
+    refresh tokens are revoked too, so it is signed out within an access token's life (an hour)."""
+    config = pool_config()
+    client = cognito()
+    if enabled:
+        client.admin_enable_user(UserPoolId=config.pool_id, Username=user_id)
+    else:
+        client.admin_disable_user(UserPoolId=config.pool_id, Username=user_id)
+        client.admin_user_global_sign_out(UserPoolId=config.pool_id, Username=user_id)
+    logger.info("Account %s sign-in %s", user_id, "enabled" if enabled else "disabled")

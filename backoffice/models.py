@@ -158,6 +158,8 @@ class ActionRun(models.Model):
     only changes when the owning service's events come back.
     """
 
+    RUNNING, DONE, FAILED = "running", "done", "failed"
+
     key = models.CharField(primary_key=True, max_length=64)
     action = models.CharField(max_length=32)
     order_id = models.CharField(max_length=64, blank=True, default="")

@@ -3,6 +3,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from backoffice.admin import site as backoffice_site
 from cloudcart import health
 from cloudcart.views import ApiRootView
 
@@ -16,6 +17,8 @@ urlpatterns = [
     path("", include("payments.urls")),  # paying for an order, Stripe's webhook
     path("", include("accounts.urls")),
     path("", include("shop.urls")),  # the web shop: /shop/ (index.html) and /shop/config.json
+    # The back office: the Django admin over the order ledger, for staff only.
+    path("admin/", backoffice_site.urls),
     # OpenAPI: the schema and Swagger UI (assets served by the app, no CDN).
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -355,3 +355,25 @@ def order_notifications_send(*, order_id: str) -> dict[str, str]:
         return outcomes
     finally:
         request_id_var.reset(token)
+
+
+RECEIPT_STATES = frozenset({"CONFIRMED", "PARTIALLY_REFUNDED", "REFUNDED"})
+
+
+def order_receipt_resend(*, order_id: str) -> str | None:
+    """Send the order's receipt again (a staff request: the customer lost it); SES's message id.
+
+    None when there is nothing to send: no such order, no address, or not a paid order. Callers
+    make it once per request (the back office keys each submission); the once-per-state marker
+    of the first receipt is left as it is.
+    """
+    try:
+        order = Order.get(order_id, consistent_read=True)
+    except Order.DoesNotExist:
+        return None
+    if order.status not in RECEIPT_STATES or not order.email:
+        return None
+    email = order_email_render(order=order, status="CONFIRMED")
+    message_id = _ses_send(to=order.email, email=email)
+    logger.info("Receipt of order %s sent again (message %s)", order_id, message_id)
+    return message_id

@@ -118,3 +118,10 @@ def ledger_queue_depth(url: str | None = None) -> int:
     return int(attributes["ApproximateNumberOfMessages"]) + int(
         attributes["ApproximateNumberOfMessagesNotVisible"]
     )
+
+
+def order_published(**kwargs) -> dict:
+    """An order item stored and its latest event published (not yet projected)."""
+    item = order_put(order_item(**kwargs))
+    event_publish(item["order_id"])
+    return item
