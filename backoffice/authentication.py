@@ -2,8 +2,8 @@
 
 There is no second password store: the Django user this creates (or updates) for a staff member
 is keyed by their Cognito `sub` and has no usable password, so only this backend can sign them
-in. Customers, unknown accounts and wrong passwords all get the same refusal. Failures count
-against the API's brute-force guard (accounts/login_guard.py), per account and per address.
+in. Customers, unknown accounts and wrong passwords all get the same refusal. Wrong passwords
+count against the API's brute-force guard (accounts/login_guard.py), per account and per address.
 """
 
 import logging
@@ -14,7 +14,7 @@ from django.contrib.auth.backends import BaseBackend
 from django.core.exceptions import PermissionDenied
 
 from accounts.errors import InvalidCredentials, LoginThrottled, NotConfirmed, SignInChallenge
-from accounts.login_guard import client_address, login_failure_record, login_guard_check
+from accounts.login_guard import client_address, login_attempt_release, login_attempt_reserve
 from accounts.services import session_login
 from accounts.tokens import access_token_claims
 
@@ -43,17 +43,21 @@ class CognitoStaffBackend(BaseBackend):
         email = username.strip()
         address = client_address(request) if request is not None else "unknown"
         try:
-            login_guard_check(email=email, address=address)
+            attempt = login_attempt_reserve(email=email, address=address)
         except LoginThrottled:
             logger.warning("Admin sign-in throttled for an account or address")
             raise PermissionDenied from None  # Django stops trying other backends
         try:
             tokens = session_login(email=email, password=password)
         except InvalidCredentials:
-            login_failure_record(email=email, address=address)
-            return None
+            return None  # a wrong password: the attempt stays counted
         except (NotConfirmed, SignInChallenge):
+            login_attempt_release(attempt)
             return None
+        except BaseException:
+            login_attempt_release(attempt)
+            raise
+        login_attempt_release(attempt)  # successes do not count
         claims = access_token_claims(tokens.access_token)
         if settings.COGNITO_STAFF_GROUP not in (claims.get("cognito:groups") or []):
             logger.info("Admin sign-in refused: account %s is not staff", claims["sub"])
