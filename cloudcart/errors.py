@@ -63,7 +63,10 @@ ERROR_CODES = {
     "upload_too_large": "The uploaded object is larger than the image size limit.",
     "upload_content_mismatch": "The uploaded object's first bytes are not the image type it claims.",
     # Accounts (Cognito sign-in)
-    "not_authenticated": "This needs a signed-in caller: send `Authorization: Bearer <access token>`.",
+    "not_authenticated": (
+        "No credentials came and this needs a signed-in caller: send `Authorization: Bearer "
+        "<access token>` (from `POST /auth/login`), or sign in at `/auth/login` in a browser."
+    ),
     "invalid_token": "The access token is malformed, forged, revoked or not for this app.",
     "token_expired": "The access token has expired; refresh it (`POST /auth/refresh`) or sign in again.",
     "invalid_credentials": "Incorrect e-mail or password.",

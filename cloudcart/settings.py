@@ -607,6 +607,8 @@ LOGGING = {
         # A 4xx is the client's doing and gunicorn's access line already records it; Django's own
         # "Not Found: ..." warning would be a second line per request. 5xx still log (ERROR).
         "django.request": {"level": "ERROR"},
+        # A wrong Host is answered 400 JSON (cloudcart.errors.handler400): its traceback is noise.
+        "django.security.DisallowedHost": {"level": "CRITICAL"},
     },
 }
 

@@ -69,19 +69,20 @@ def test_gunicorn_access_log_is_json_with_the_request_id(web):
 
 def test_a_client_error_is_one_log_line(web):
     """The access line says all there is; Django's "Not Found" warning would repeat it."""
-    rids = {status: f"rid-{uuid.uuid4().hex}" for status in (404, 405, 400)}
-    for status, (method, path, body) in {
-        404: ("GET", "/products/absent-product", None),
-        405: ("PUT", "/checkout", None),
-        400: ("POST", "/cart", {"qty": "many"}),
-    }.items():
-        response = requests.request(
-            method, f"{web.url}{path}", json=body, headers={"X-Request-ID": rids[status]}, timeout=30
-        )
+    cases = {
+        "not found": ("GET", "/products/absent-product", {}, 404),
+        "method": ("PUT", "/checkout", {}, 405),
+        "invalid": ("POST", "/cart", {"json": {"qty": "many"}}, 400),
+        "bad host": ("GET", "/products", {"headers": {"Host": "evil.example"}}, 400),
+    }
+    rids = {case: f"rid-{uuid.uuid4().hex}" for case in cases}
+    for case, (method, path, kwargs, status) in cases.items():
+        headers = {"X-Request-ID": rids[case], **kwargs.pop("headers", {})}
+        response = requests.request(method, f"{web.url}{path}", headers=headers, timeout=30, **kwargs)
         assert response.status_code == status, response.text
-    for status, rid in rids.items():
-        lines = [(line["logger"], line.get("status")) for line in _logged(web, rid)]
-        assert lines == [("gunicorn.access", status)], lines
+    for case, (_method, _path, _kwargs, status) in cases.items():
+        lines = [(line["logger"], line.get("status")) for line in _logged(web, rids[case])]
+        assert lines == [("gunicorn.access", status)], (case, lines)
 
 
 def _logged(web, rid: str) -> list[dict]:
