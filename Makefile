@@ -38,7 +38,7 @@ endif
 # the worker and beat wait for it (deploy/local/after_bootstrap.sh) rather than bootstrap too.
 export CLOUDCART_BOOTSTRAPPED ?= $(or $(TMPDIR),/tmp)/cloudcart-bootstrapped-$(WEB_PORT)
 
-.PHONY: run test lint format seed synth deploy diff bench clean profile docs node browser fuzz dynamodb-local storefront
+.PHONY: run test lint format seed outbox synth deploy diff bench clean profile docs node browser fuzz dynamodb-local storefront
 
 # $(call need,COMMAND,DEBIAN PACKAGE,WHY,WHAT TO INSTALL ELSEWHERE): apt only when it must (a
 # missing tool, as root, on Debian) and saying why; anywhere else, exactly what to install.
@@ -132,6 +132,9 @@ docs: $(VENV)/.run-installed ## regenerate the generated parts of docs/ (setting
 
 seed: $(VENV)/.run-installed ## seed the running local stack; COUNT=100000 for a big catalog
 	python manage.py seed_products --count $${COUNT:-0}
+
+outbox: $(VENV)/.run-installed ## the latest e-mails the running local stack's SES accepted (TO=ann@example.com N=10)
+	python manage.py outbox $(if $(TO),--to "$(TO)") $(if $(N),-n "$(N)")
 
 # --- Benchmarks: figures beside baselines, not pass/fail; not part of `make test` -------------
 # Prints figures and writes tests/bench/results/run-*.json (ignored); BENCH_ARGS=--update-docs also

@@ -9,8 +9,12 @@ puts the copy back, undoing writes other requests made meanwhile
 write atomic and transactions serializable, and our code relies on exactly that; serializing
 moto's DynamoDB requests gives tests those guarantees. Other services (SQS long polls) stay
 concurrent. Same arguments as `python -m moto.server`.
+
+Its access log (werkzeug's line per request) keeps only answers of 500 and above: every SQS long
+poll, and each "does it exist?" 400 of a bootstrap, would otherwise fill `make run`'s terminal.
 """
 
+import logging
 import sys
 import threading
 
@@ -35,7 +39,17 @@ class DynamoDBSerialized:
         return self.app(environ, start_response)
 
 
+class ServerErrorsOnly(logging.Filter):
+    """Drops werkzeug's request lines (`"POST / HTTP/1.1" 400 -`) below 500; keeps everything else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        is_request_line = len(args) == 3 and str(record.msg).endswith('"%s" %s %s')
+        return not (is_request_line and str(args[1]).isdigit() and int(args[1]) < 500)
+
+
 def main(argv: list[str]) -> None:
+    logging.getLogger("werkzeug").addFilter(ServerErrorsOnly())
     real = moto_server.DomainDispatcherApplication
 
     def serialized(create_app, *args, **kwargs):

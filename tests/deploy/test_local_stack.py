@@ -152,3 +152,28 @@ def test_dynamodb_endpoint_comes_from_one_setting(env, expected):
     assert setting == expected
     if expected != "None":
         assert client_url == expected
+
+
+def test_motos_access_log_keeps_only_server_errors():
+    """Every SQS poll and each 400 a bootstrap's existence checks get would be a line in `make
+    run`'s terminal; moto's own start-up lines stay."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from tests.processes import MotoServer
+
+    name = f"moto-quiet-{os.getpid()}"
+    log = ROOT / "tests" / "artifacts" / "logs" / f"{name}.log"
+    log.unlink(missing_ok=True)
+    server = MotoServer(free_port(), log_name=name)
+    server.start()
+    try:
+        sqs = boto3.session.Session().client("sqs", endpoint_url=server.url, region_name="us-east-1")
+        assert sqs.list_queues().get("QueueUrls") is None  # 200
+        with pytest.raises(ClientError):
+            sqs.get_queue_url(QueueName="no-such-queue")  # 400
+    finally:
+        server.stop()  # the process has written everything once it is gone
+    text = log.read_text()
+    assert "Running on http://127.0.0.1:" in text
+    assert "HTTP/1.1" not in text, text[-2000:]
