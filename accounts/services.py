@@ -175,21 +175,9 @@ def session_refresh(*, refresh_token: str) -> Tokens:
     return _tokens(answer["AuthenticationResult"])  # a new refresh token only if Cognito rotates it
 
 
-def session_logout(*, refresh_token: str | None, access_token: str | None) -> bool:
-    """Sign the account out: every refresh token it holds is revoked (Cognito GlobalSignOut).
-
-    GlobalSignOut takes an access token: the caller's, or one got from `refresh_token` (then a
-    client holding only its refresh token can sign out). Access tokens already issued stay
-    verifiable until they expire (at most an hour): they are checked locally, by design.
-    Returns False when there was nothing valid to sign out with.
-    """
-    if not access_token and refresh_token:
-        try:
-            access_token = session_refresh(refresh_token=refresh_token).access_token
-        except InvalidRefreshToken:
-            return False
-    if not access_token:
-        return False
+def _global_sign_out(access_token: str) -> bool:
+    """Cognito GlobalSignOut: every refresh token of the account is revoked. False when Cognito
+    refuses the access token (expired, revoked, not ours)."""
     try:
         cognito().global_sign_out(AccessToken=access_token)
     except ClientError as exc:
@@ -197,6 +185,27 @@ def session_logout(*, refresh_token: str | None, access_token: str | None) -> bo
             return False
         raise
     return True
+
+
+def session_logout(*, refresh_token: str | None, access_token: str | None) -> bool:
+    """Sign the account out: every refresh token it holds is revoked (Cognito GlobalSignOut).
+
+    GlobalSignOut takes an access token: the caller's, or, when that one is missing or refused
+    (expired: the usual case for a client that comes back after an hour), a fresh one got from
+    `refresh_token`. GlobalSignOut rather than RevokeToken: it works the same on AWS and on moto
+    (which has no RevokeToken), and it revokes every session of the account, not just this one.
+    Access tokens already issued stay verifiable until they expire (at most an hour): they are
+    checked locally, by design. Returns False when nothing was revoked: no token Cognito accepts.
+    """
+    if access_token and _global_sign_out(access_token):
+        return True
+    if not refresh_token:
+        return False
+    try:
+        access_token = session_refresh(refresh_token=refresh_token).access_token
+    except InvalidRefreshToken:
+        return False
+    return _global_sign_out(access_token)
 
 
 def user_ensure(*, email: str, password: str, staff: bool = False) -> str:

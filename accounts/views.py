@@ -80,6 +80,15 @@ _ME = inline_serializer(
         "is_staff": serializers.BooleanField(),
     },
 )
+_SIGN_OUT = inline_serializer(
+    name="SignOut",
+    fields={"revoked": serializers.BooleanField(), "detail": serializers.CharField()},
+)
+_NOTHING_REVOKED = {
+    "revoked": False,
+    "detail": "Nothing was revoked: send a refresh token (or an access token) that is still valid. "
+    "A session signed out already needs nothing more.",
+}
 _UNAUTHENTICATED = {401: errors(401, "not_authenticated", "invalid_token", "token_expired")}
 _WRITE_ERRORS = {**BODY_ERRORS, **CSRF_FAILED, **THROTTLED}
 
@@ -281,16 +290,26 @@ class RefreshView(InputForm, APIView):
         operation_id="auth_logout",
         tags=["accounts"],
         summary="Sign out everywhere: revoke the account's refresh tokens",
-        responses={204: None, **_WRITE_ERRORS, 401: errors(401, "invalid_token")},
+        responses={
+            204: OpenApiResponse(description="Signed out: every refresh token of the account is revoked."),
+            200: OpenApiResponse(
+                _SIGN_OUT,
+                description="Nothing was revoked: no token Cognito accepts was sent (signed out already?).",
+                examples=[OpenApiExample("Nothing revoked", value=_NOTHING_REVOKED)],
+            ),
+            **_WRITE_ERRORS,
+            401: errors(401, "invalid_token"),
+        },
     )
 )
 @throttle_writes(scope="auth")
 class LogoutView(InputForm, APIView):
-    """Sign out: every refresh token of the account is revoked (Cognito GlobalSignOut).
+    """Sign out: every refresh token of the account is revoked (Cognito GlobalSignOut): 204.
 
-    Send the refresh token in the body, or the access token as `Authorization: Bearer`. Access
-    tokens already issued stay valid until they expire (they are verified without calling
-    Cognito); clients drop them. Signing out twice is harmless.
+    Send the refresh token in the body, or the access token as `Authorization: Bearer` (an
+    expired access token is fine with a valid refresh token). When none of them is still valid,
+    nothing can be revoked: 200 `{"revoked": false, ...}` says so. Access tokens already issued
+    stay valid until they expire (they are verified without calling Cognito); clients drop them.
     """
 
     authentication_classes = []
@@ -302,11 +321,11 @@ class LogoutView(InputForm, APIView):
 
     def post(self, request):
         data = validated(self.LogoutInput, request.data)
-        session_logout(
+        revoked = session_logout(
             refresh_token=data.get("refresh_token") or request.COOKIES.get(REFRESH_COOKIE),
             access_token=bearer_token(request) or request.COOKIES.get(ACCESS_COOKIE),
         )
-        response = Response(status=204)
+        response = Response(status=204) if revoked else Response(_NOTHING_REVOKED)
         session_cookies_delete(response)
         return response
 

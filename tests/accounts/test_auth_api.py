@@ -5,11 +5,13 @@ import logging
 import time
 import uuid
 
+import jwt
 import pytest
 import requests
 from django.core.management import call_command
 
 from accounts.cognito import pool_config
+from tests.accounts.jwks import rsa_key
 from tests.accounts.support import PASSWORD, access_token_for, bearer, email_new, user_create
 from tests.aws_env import free_port
 from tests.processes import Gunicorn
@@ -135,10 +137,37 @@ def test_refresh_token_is_dead_after_logout(api):
     after = api.post("/auth/refresh", {"refresh_token": tokens["refresh_token"]}, format="json")
     assert after.status_code == 401
     assert after.json()["code"] == "invalid_refresh_token"
-    # Signing out again is harmless.
-    assert (
-        api.post("/auth/logout", {"refresh_token": tokens["refresh_token"]}, format="json").status_code == 204
+    # Signing out again is harmless, and says that nothing more was revoked.
+    again = api.post("/auth/logout", {"refresh_token": tokens["refresh_token"]}, format="json")
+    assert again.status_code == 200
+    assert again.json()["revoked"] is False
+
+
+def test_logout_with_an_expired_access_token_revokes_the_refresh_token(api):
+    """The client that comes back after an hour: its access token has expired, its refresh token
+    has not. Cognito refuses the expired token; the refresh token is what must be revoked."""
+    email = email_new()
+    user_create(email=email)
+    tokens = _login(api, email).json()
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    expired = rsa_key().sign({**claims, "iat": claims["iat"] - 7200, "exp": claims["iat"] - 3600})
+    response = api.post(
+        "/auth/logout", {"refresh_token": tokens["refresh_token"]}, format="json", **bearer(expired)
     )
+    assert response.status_code == 204, response.content
+    after = api.post("/auth/refresh", {"refresh_token": tokens["refresh_token"]}, format="json")
+    assert after.status_code == 401
+    assert after.json()["code"] == "invalid_refresh_token"
+
+
+def test_logout_with_no_valid_token_says_nothing_was_revoked(api):
+    response = api.post("/auth/logout", {"refresh_token": "not-a-refresh-token"}, format="json")
+    assert response.status_code == 200
+    assert response.json() == {
+        "revoked": False,
+        "detail": "Nothing was revoked: send a refresh token (or an access token) that is still valid. "
+        "A session signed out already needs nothing more.",
+    }
 
 
 def test_logout_with_the_access_token_revokes_the_refresh_token(api):
