@@ -31,12 +31,6 @@ class InvalidRefreshToken(ApplicationError):
     default_detail = "The refresh token is invalid, expired or revoked; sign in again."
 
 
-class UserExists(ApplicationError):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "user_exists"
-    default_detail = "An account with this e-mail already exists."
-
-
 class WeakPassword(ApplicationError):
     default_code = "weak_password"
     default_detail = (
@@ -53,12 +47,10 @@ class NotConfirmed(ApplicationError):
 
 class CodeMismatch(ApplicationError):
     default_code = "code_mismatch"
-    default_detail = "The confirmation code is wrong."
-
-
-class CodeExpired(ApplicationError):
-    default_code = "code_expired"
-    default_detail = "The confirmation code has expired; register again to get a new one."
+    default_detail = (
+        "The confirmation code is wrong or has expired, or the account needs no confirmation: "
+        "sign in, or register again for a new code."
+    )
 
 
 class SignInChallenge(ApplicationError):

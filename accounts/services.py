@@ -12,15 +12,14 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 from rest_framework.exceptions import ValidationError
 
+from accounts.bootstrap import PASSWORD_POLICY
 from accounts.cognito import cognito, error_code, pool_config
 from accounts.errors import (
-    CodeExpired,
     CodeMismatch,
     InvalidCredentials,
     InvalidRefreshToken,
     NotConfirmed,
     SignInChallenge,
-    UserExists,
     WeakPassword,
 )
 from accounts.login_guard import login_attempt_release, login_attempt_reserve
@@ -63,7 +62,8 @@ class Tokens:
 
 @dataclass(frozen=True)
 class Registration:
-    id: str
+    """What a registration may tell its caller: the same whether the e-mail was new or taken."""
+
     email: str
     confirmed: bool
 
@@ -78,9 +78,25 @@ def _tokens(result: dict) -> Tokens:
     )
 
 
-def account_register(*, email: str, password: str) -> Registration:
-    """Sign up `email` with `password`. Confirmed at once where ACCOUNTS_AUTO_CONFIRM (locally);
-    otherwise Cognito e-mails a code for `account_confirm`."""
+def _password_policy_check(password: str) -> None:
+    """The pool's policy (accounts/bootstrap.py, the same in the stack), checked before Cognito is
+    asked: Cognito looks at an existing e-mail first, so its answer to a weak password would tell
+    new and taken e-mails apart."""
+    policy = PASSWORD_POLICY
+    if (
+        len(password) < policy["MinimumLength"]
+        or (policy["RequireUppercase"] and not any(c.isupper() for c in password))
+        or (policy["RequireLowercase"] and not any(c.islower() for c in password))
+        or (policy["RequireNumbers"] and not any(c.isdigit() for c in password))
+        or (policy["RequireSymbols"] and all(c.isalnum() for c in password))
+    ):
+        raise WeakPassword()
+
+
+def _sign_up(*, email: str, password: str) -> str | None:
+    """Sign up `email` (confirmed at once where ACCOUNTS_AUTO_CONFIRM); its id, or None when the
+    e-mail has an account already (then nothing changes)."""
+    _password_policy_check(password)
     config = pool_config()
     client = cognito()
     try:
@@ -88,32 +104,47 @@ def account_register(*, email: str, password: str) -> Registration:
     except ClientError as exc:
         code = error_code(exc)
         if code == "UsernameExistsException":
-            raise UserExists() from None
+            return None
         if code == "InvalidPasswordException":
             raise WeakPassword() from None
         if code == "InvalidParameterException":
             raise ValidationError({"email": ["Not an address the user pool accepts."]}) from None
         raise
-    confirmed = bool(answer.get("UserConfirmed"))
-    if not confirmed and settings.ACCOUNTS_AUTO_CONFIRM:
+    if not answer.get("UserConfirmed") and settings.ACCOUNTS_AUTO_CONFIRM:
         client.admin_confirm_sign_up(UserPoolId=config.pool_id, Username=email)
-        confirmed = True
-    logger.info("Registered account %s (confirmed: %s)", answer["UserSub"], confirmed)
-    return Registration(id=answer["UserSub"], email=email, confirmed=confirmed)
+    logger.info("Registered account %s", answer["UserSub"])
+    return answer["UserSub"]
+
+
+def account_register(*, email: str, password: str) -> Registration:
+    """Sign up `email` with `password`. Confirmed at once where ACCOUNTS_AUTO_CONFIRM (locally);
+    otherwise Cognito e-mails a code for `account_confirm`.
+
+    The answer is the same when the e-mail has an account already (which keeps its password):
+    the pool hides whether an account exists (PreventUserExistenceErrors), and so does this.
+    """
+    _sign_up(email=email, password=password)
+    return Registration(email=email, confirmed=settings.ACCOUNTS_AUTO_CONFIRM)
 
 
 def account_confirm(*, email: str, code: str) -> None:
-    """Confirm a registration with the code Cognito e-mailed. Confirming twice is harmless."""
+    """Confirm a registration with the code Cognito e-mailed.
+
+    A wrong or expired code, an unknown e-mail and an account confirmed already all answer
+    CodeMismatch: telling them apart would tell which e-mails have accounts. Only the right code
+    for an unconfirmed account (proof of the mailbox) succeeds.
+    """
     try:
         cognito().confirm_sign_up(ClientId=pool_config().client_id, Username=email, ConfirmationCode=code)
     except ClientError as exc:
         error = error_code(exc)
-        if error == "ExpiredCodeException":
-            raise CodeExpired() from None
-        if error in ("CodeMismatchException", "UserNotFoundException"):
+        if error in (
+            "CodeMismatchException",
+            "ExpiredCodeException",
+            "UserNotFoundException",
+            "NotAuthorizedException",  # "Current status is CONFIRMED"
+        ):
             raise CodeMismatch() from None
-        if error == "NotAuthorizedException":  # "Current status is CONFIRMED"
-            return
         raise
 
 
@@ -216,17 +247,15 @@ def user_ensure(*, email: str, password: str, staff: bool = False) -> str:
     """
     config = pool_config()
     client = cognito()
-    try:
-        registration = account_register(email=email, password=password)
-        user_id = registration.id
-        if not registration.confirmed:
-            client.admin_confirm_sign_up(UserPoolId=config.pool_id, Username=email)
-    except UserExists:
+    user_id = _sign_up(email=email, password=password)
+    if user_id is None:
         client.admin_set_user_password(
             UserPoolId=config.pool_id, Username=email, Password=password, Permanent=True
         )
         attributes = client.admin_get_user(UserPoolId=config.pool_id, Username=email)["UserAttributes"]
         user_id = next(a["Value"] for a in attributes if a["Name"] == "sub")
+    elif not settings.ACCOUNTS_AUTO_CONFIRM:
+        client.admin_confirm_sign_up(UserPoolId=config.pool_id, Username=email)
     if staff:
         client.admin_add_user_to_group(
             UserPoolId=config.pool_id, Username=email, GroupName=settings.COGNITO_STAFF_GROUP

@@ -65,11 +65,11 @@ _TOKENS_EXAMPLE = {
 _REGISTRATION = inline_serializer(
     name="Registration",
     fields={
-        "id": serializers.CharField(help_text="The new account's id (Cognito `sub`)."),
         "email": serializers.EmailField(),
         "confirmed": serializers.BooleanField(
             help_text="False: confirm with the e-mailed code (`POST /auth/confirm`) before signing in."
         ),
+        "detail": serializers.CharField(),
     },
 )
 _ME = inline_serializer(
@@ -99,18 +99,20 @@ _WRITE_ERRORS = {**BODY_ERRORS, **CSRF_FAILED, **THROTTLED}
         tags=["accounts"],
         summary="Create an account (e-mail and password)",
         responses={
-            201: _REGISTRATION,
+            202: _REGISTRATION,
             **_WRITE_ERRORS,
             400: errors(400, "invalid", "parse_error", "weak_password"),
-            409: errors(409, "user_exists"),
         },
     )
 )
 @throttle_writes(scope="auth")
 class RegisterView(InputForm, APIView):
-    """Create an account. Passwords: at least 12 characters with upper and lower case and a digit.
+    """Create an account. Passwords: at least 12 characters with upper and lower case, a digit and
+    a symbol.
 
-    Where the pool requires it (on AWS), Cognito e-mails a code: `POST /auth/confirm` it, then sign in.
+    Where the pool requires it (on AWS), Cognito e-mails a code: `POST /auth/confirm` it, then sign
+    in. The answer is the same (202) whether the e-mail was new or has an account already (which
+    keeps its password): nobody learns from it which e-mails have accounts.
     """
 
     authentication_classes = []
@@ -124,9 +126,13 @@ class RegisterView(InputForm, APIView):
     def post(self, request):
         data = validated(self.RegisterInput, request.data)
         registration = account_register(email=data["email"], password=data["password"])
+        detail = (
+            "Registered: sign in."
+            if registration.confirmed
+            else "Confirm with the code sent by e-mail (`POST /auth/confirm`), then sign in."
+        )
         return Response(
-            {"id": registration.id, "email": registration.email, "confirmed": registration.confirmed},
-            status=201,
+            {"email": registration.email, "confirmed": registration.confirmed, "detail": detail}, status=202
         )
 
 
@@ -138,13 +144,17 @@ class RegisterView(InputForm, APIView):
         responses={
             200: inline_serializer(name="Confirmed", fields={"confirmed": serializers.BooleanField()}),
             **_WRITE_ERRORS,
-            400: errors(400, "invalid", "parse_error", "code_mismatch", "code_expired"),
+            400: errors(400, "invalid", "parse_error", "code_mismatch"),
         },
     )
 )
 @throttle_writes(scope="auth")
 class ConfirmView(InputForm, APIView):
-    """Confirm a registration with the e-mailed code (confirming twice is harmless)."""
+    """Confirm a registration with the e-mailed code.
+
+    A wrong or expired code, an unknown e-mail and an account confirmed already all answer the
+    same `400 code_mismatch`.
+    """
 
     authentication_classes = []
 

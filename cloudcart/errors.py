@@ -71,11 +71,9 @@ ERROR_CODES = {
     "token_expired": "The access token has expired; refresh it (`POST /auth/refresh`) or sign in again.",
     "invalid_credentials": "Incorrect e-mail or password.",
     "invalid_refresh_token": "The refresh token is invalid, expired or revoked; sign in again.",
-    "user_exists": "An account with this e-mail already exists.",
     "weak_password": "The password does not meet the pool's password policy.",
     "not_confirmed": "The account is not confirmed yet: `POST /auth/confirm` with the e-mailed code.",
-    "code_mismatch": "The confirmation code is wrong.",
-    "code_expired": "The confirmation code has expired.",
+    "code_mismatch": "The confirmation code is wrong or expired, or the account needs no confirmation.",
     "sign_in_challenge": "The account needs a sign-in step this API does not offer (MFA, a new password).",
 }
 
