@@ -187,6 +187,11 @@ def handler403(request, exception=None):
     return _json_error(403, "permission_denied", "The request was refused.")
 
 
+def csrf_failure(request, reason: str = ""):
+    """Django's CSRF refusal (a plain Django view, e.g. `PUT /healthz`): JSON, not its HTML page."""
+    return _json_error(403, "csrf_failed", f"CSRF check failed: {reason}" if reason else "CSRF check failed.")
+
+
 def handler404(request, exception=None):
     return _json_error(404, "not_found", "No such resource or path.")
 

@@ -82,6 +82,8 @@ MIDDLEWARE = [
     # X-Frame-Options: DENY (asked for by `check --deploy`): nobody frames the browsable API or docs.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# A write Django's CSRF middleware refuses (views that are not DRF's) answers JSON like the rest.
+CSRF_FAILURE_VIEW = "cloudcart.errors.csrf_failure"
 
 ROOT_URLCONF = "cloudcart.urls"
 WSGI_APPLICATION = "cloudcart.wsgi.application"

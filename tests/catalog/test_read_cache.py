@@ -132,15 +132,20 @@ def test_browsable_api_still_renders_html(api, make_product, cache_on):
 def test_concurrent_misses_of_one_key_read_dynamodb_once(cache_on):
     """When a hot entry expires, the threads asking for it wait for one read (no stampede)."""
     calls = []
+    callers = _Arrivals(8)
 
     def load():
         calls.append(1)
-        time.sleep(0.2)
+        callers.wait_all()  # the read is still running when every other caller asks
         return {"n": len(calls)}
 
     results = []
     threads = [
-        threading.Thread(target=lambda: results.append(catalog_json_cached(key="stampede", load=load)))
+        threading.Thread(
+            target=lambda: results.append(
+                callers.arrive(lambda: catalog_json_cached(key="stampede", load=load))
+            )
+        )
         for _ in range(8)
     ]
     for thread in threads:
@@ -210,6 +215,25 @@ def _aws_down():
     return EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
 
 
+class _Arrivals:
+    """Counts callers on their way into the cache, so a load can outlast every one's arrival
+    (state, not a sleep that a loaded machine may not honour)."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.count, self.lock, self.all = n, 0, threading.Lock(), threading.Event()
+
+    def arrive(self, function):
+        with self.lock:
+            self.count += 1
+            if self.count == self.n:
+                self.all.set()
+        return function()
+
+    def wait_all(self) -> None:
+        assert self.all.wait(60), f"{self.count} of {self.n} callers arrived"
+        time.sleep(0.3)  # from arriving to waiting inside the cache is a few instructions
+
+
 def _concurrently(function, n: int) -> list:
     """Run `function` in `n` threads at once; its results or the exceptions it raised."""
     barrier = threading.Barrier(n)
@@ -234,13 +258,16 @@ def test_concurrent_readers_share_one_failed_read(settings, cache_on):
     """The waiters get the failure of the read they waited for; none of them reads again."""
     settings.CATALOG_READ_SLOTS = 16
     calls = []
+    callers = _Arrivals(8)
 
     def load():
         calls.append(1)
-        time.sleep(0.3)
+        callers.wait_all()  # the read is still running when every other caller asks
         raise _aws_down()
 
-    outcomes = _concurrently(lambda: catalog_json_cached(key="shared-failure", load=load), 8)
+    outcomes = _concurrently(
+        lambda: callers.arrive(lambda: catalog_json_cached(key="shared-failure", load=load)), 8
+    )
 
     assert len(calls) == 1
     assert all(isinstance(o, Exception) for o in outcomes)

@@ -366,8 +366,11 @@ def test_customers_see_a_staff_write_within_the_cache_bound(api, staff, make_pro
     )
     written = time.monotonic()
     assert response.status_code == 200
-    while api.get(f"/products/{product.id}").json()["name"] != "After":
-        assert time.monotonic() - written < 1.5, "a public read was older than CATALOG_CACHE_SECONDS"
+    while True:
+        asked = time.monotonic()  # a stale answer is allowed only to a read asked within the bound
+        if api.get(f"/products/{product.id}").json()["name"] == "After":
+            break
+        assert asked - written < 1.0, "a public read was older than CATALOG_CACHE_SECONDS"
         time.sleep(0.05)
 
 

@@ -75,3 +75,11 @@ def test_same_origin_form_post_with_the_pages_token_works(web, product):
     )
     assert response.status_code == 200, response.text
     assert response.json()["items"][0]["qty"] == 2
+
+
+def test_a_write_django_itself_refuses_is_json_too(web):
+    """A plain Django view (not DRF's) behind Django's CSRF middleware: its refusal was an HTML page."""
+    response = requests.put(f"{web.url}/healthz", timeout=30)
+    assert response.status_code == 403
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.json()["code"] == "csrf_failed"
