@@ -83,6 +83,12 @@ def _client_error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+# What S3 answers for a key that does not exist: 404 to a role that may list the bucket, but 403
+# (AccessDenied) to one that may not, like the staff role (s3:ListBucket would let it see every
+# key), so that the answer tells nothing about which keys exist. Local moto always says 404.
+MISSING_KEY_CODES = ("404", "NoSuchKey", "NotFound", "403", "AccessDenied", "Forbidden")
+
+
 def image_verify(*, product_id: str, key: str) -> str:
     """Check the uploaded object `key` before a product points at it; raise what is wrong, else
     return the ETag of the object that passed.
@@ -99,7 +105,7 @@ def image_verify(*, product_id: str, key: str) -> str:
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if _client_error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+        if _client_error_code(exc) in MISSING_KEY_CODES:
             raise UploadNotFound() from None
         raise
     content_type = head.get("ContentType", "")
@@ -114,7 +120,7 @@ def image_verify(*, product_id: str, key: str) -> str:
         )["Body"].read()
     except ClientError as exc:
         # Replaced or deleted between the two calls: the object we checked is not there anymore.
-        if _client_error_code(exc) in ("PreconditionFailed", "412", "404", "NoSuchKey"):
+        if _client_error_code(exc) in ("PreconditionFailed", "412", *MISSING_KEY_CODES):
             raise UploadNotFound("The object changed while it was checked; upload it again.") from None
         raise
     if filetype.guess_mime(first) != content_type:
@@ -141,7 +147,7 @@ def image_publish(*, product_id: str, key: str, etag: str) -> str:
             Tagging=f"{STATE_TAG}={ATTACHED}",
         )
     except ClientError as exc:
-        if _client_error_code(exc) in ("PreconditionFailed", "412", "404", "NoSuchKey"):
+        if _client_error_code(exc) in ("PreconditionFailed", "412", *MISSING_KEY_CODES):
             raise UploadNotFound("The object changed while it was checked; upload it again.") from None
         raise
     return published
