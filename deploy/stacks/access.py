@@ -14,33 +14,19 @@ from aws_cdk import aws_iam as iam
 
 _READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:DescribeTable")
 
-# The web tier: reads the catalog (GetItem, BatchGetItem, the category Query, the listing Scan)
-# but never writes it; owns carts, idempotency keys and throttle counters; creates orders and
-# reads them, but never updates or deletes one (their status belongs to the worker).
+# The web tier: reads the catalog (GetItem, BatchGetItem, the category Query, the listing Scan;
+# DescribeTable is `/readyz`) but never writes it; keeps carts (one UpdateItem per write, the
+# checkout's transaction Update, a merged guest cart's Delete); creates orders (the checkout's
+# transaction Put) and reads them (GetItem, the customer index Query for `GET /orders`), but
+# never updates or deletes one (their status belongs to the worker); stores idempotency records
+# (in the same transaction) and reads them; counts sign-in attempts and per-address throttles
+# (one conditional UpdateItem ADD each).
 WEB = {
     "PRODUCTS_TABLE": (*_READ, "dynamodb:Scan"),
-    "CARTS_TABLE": (
-        *_READ,
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:BatchWriteItem",
-        "dynamodb:ConditionCheckItem",
-    ),
-    "ORDERS_TABLE": (*_READ, "dynamodb:PutItem", "dynamodb:ConditionCheckItem"),
-    "IDEMPOTENCY_TABLE": (
-        *_READ,
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:ConditionCheckItem",
-    ),
-    "THROTTLE_TABLE": (
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:DescribeTable",
-    ),
+    "CARTS_TABLE": ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+    "ORDERS_TABLE": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"),
+    "IDEMPOTENCY_TABLE": ("dynamodb:GetItem", "dynamodb:PutItem"),
+    "THROTTLE_TABLE": ("dynamodb:UpdateItem",),
 }
 # Staff catalog writes, on their own service (StaffService, deploy/stacks/services.py): create
 # a product (PutItem on condition that the id is new); edit, archive, change the stock or attach
@@ -54,16 +40,12 @@ STAFF = {
         "dynamodb:DescribeTable",
     ),
 }
-# The worker: takes stock and sets order status in one transaction (UpdateItem on both), the
-# reconciler Queries the status index and counts publishes; no carts, keys or throttles at all.
+# The worker: takes stock and sets order status in one transaction (UpdateItem on both; no read
+# of a product), reads the order it processes, the reconciler Queries the status index and counts
+# publishes; no carts, keys or throttles at all.
 WORKER = {
-    "PRODUCTS_TABLE": (
-        "dynamodb:GetItem",
-        "dynamodb:BatchGetItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:DescribeTable",
-    ),
-    "ORDERS_TABLE": (*_READ, "dynamodb:UpdateItem"),
+    "PRODUCTS_TABLE": ("dynamodb:UpdateItem",),
+    "ORDERS_TABLE": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
 }
 # The seed task: creates missing products (conditional PutItem, BatchWriteItem of the ids a
 # BatchGetItem found missing).
@@ -75,6 +57,15 @@ SEED = {
         "dynamodb:BatchWriteItem",
         "dynamodb:DescribeTable",
     ),
+}
+
+
+# The notifier: reads the order it notifies about (a consistent GetItem) and keeps its markers
+# and the per-recipient e-mail counts (Query an order's markers, GetItem one, conditional
+# UpdateItem claims and outcomes): no scans, puts or deletes, and no other table.
+NOTIFIER = {
+    "ORDERS_TABLE": ("dynamodb:GetItem",),
+    "NOTIFICATIONS_TABLE": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
 }
 
 

@@ -299,8 +299,7 @@ class CloudCartStack(Stack):
         notifier_role = notifier.task_definition.task_role
         notifications.queue.grant_consume_messages(notifier_role)
         notifications.queue.grant_send_messages(notifier_role)  # a retry is a new message
-        by_setting["ORDERS_TABLE"].grant_read_data(notifier_role)
-        by_setting["NOTIFICATIONS_TABLE"].grant_read_write_data(notifier_role)
+        tables_grant(notifier_role, tables=by_setting, actions=access.NOTIFIER)
         notifications.grant_send(notifier_role)
 
         alarms = Alarms(

@@ -99,7 +99,8 @@ class Notifications(Construct):
 
     def grant_send(self, role: iam.IGrantable) -> None:
         """Publish events (only this role may: the topic's policy denies everyone else) and send
-        e-mail from the one identity, through the one configuration set, from the one address."""
+        e-mail (SendEmail: no raw MIME) from the one identity, through the one configuration set,
+        from the one address."""
         self.topic.grant_publish(role)
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(
@@ -113,7 +114,7 @@ class Notifications(Construct):
         )
         role.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["ses:SendEmail", "ses:SendRawEmail"],
+                actions=["ses:SendEmail"],
                 resources=[
                     f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:identity/{self.identity_name}",
                     f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:configuration-set/"
