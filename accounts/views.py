@@ -89,6 +89,31 @@ _NOTHING_REVOKED = {
     "detail": "Nothing was revoked: send a refresh token (or an access token) that is still valid. "
     "A session signed out already needs nothing more.",
 }
+
+
+def _in_a_page(request) -> bool:
+    """The answer is rendered as the browsable API's HTML page (not JSON)."""
+    renderer = getattr(request, "accepted_renderer", None)
+    return getattr(renderer, "format", None) == "api"
+
+
+def _tokens_answer(request, tokens) -> Response:
+    """Tokens are never cached (`no-store` from `private_answers`, plus `Pragma: no-cache` for
+    HTTP/1.0 caches, as OAuth 2.0 asks) and never written into an HTML page, where history,
+    extensions or a shoulder could read them: the browsable API gets them as HttpOnly cookies."""
+    if _in_a_page(request):
+        body = {
+            "detail": "Signed in: the tokens are in HttpOnly cookies, not shown here.",
+            "expires_in": tokens.expires_in,
+            "token_type": tokens.token_type,
+        }
+    else:
+        body = tokens.as_dict()
+    response = Response(body)
+    response["Pragma"] = "no-cache"
+    return response
+
+
 _UNAUTHENTICATED = {401: errors(401, "not_authenticated", "invalid_token", "token_expired")}
 _WRITE_ERRORS = {**BODY_ERRORS, **CSRF_FAILED, **THROTTLED}
 
@@ -216,6 +241,7 @@ class LoginView(InputForm, APIView):
     """
 
     authentication_classes = []
+    private_answers = True  # tokens: Cache-Control: private, no-store
 
     class LoginInput(serializers.Serializer):
         email = _EMAIL
@@ -243,10 +269,10 @@ class LoginView(InputForm, APIView):
             address=client_address(request),
             guest_cart_id=guest_cart_id,
         )
-        response = Response(tokens.as_dict())
+        response = _tokens_answer(request, tokens)
         if guest_cart_id:
             cart_cookie_delete(response)  # merged into the account's cart
-        if wants_cookies(request):
+        if wants_cookies(request) or _in_a_page(request):
             session_cookies_set(
                 response,
                 access_token=tokens.access_token,
@@ -273,6 +299,7 @@ class RefreshView(InputForm, APIView):
     """Trade a refresh token (from sign-in) for new access and id tokens."""
 
     authentication_classes = []
+    private_answers = True  # tokens: Cache-Control: private, no-store
 
     class RefreshInput(serializers.Serializer):
         refresh_token = serializers.CharField(
@@ -287,7 +314,7 @@ class RefreshView(InputForm, APIView):
         if not refresh_token:
             raise InvalidRefreshToken("Send the `refresh_token` from sign-in.")
         tokens = session_refresh(refresh_token=refresh_token)
-        response = Response(tokens.as_dict())
+        response = _tokens_answer(request, tokens)
         if request.COOKIES.get(REFRESH_COOKIE) == refresh_token:
             session_cookies_set(
                 response, access_token=tokens.access_token, expires_in=tokens.expires_in, refresh_token=None
