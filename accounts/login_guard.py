@@ -66,8 +66,9 @@ def _is_condition_failure(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
-def _take(key: str, *, now: float) -> bool:
-    """One attempt from the current round, if it has any left and is not stale."""
+def _take(key: str, *, now: float) -> tuple[bool, dict]:
+    """One attempt from the current round, if it has any left and is not stale: (True, {}), or
+    (False, the item as it stands) from the refused write itself (the web role may not read)."""
     try:
         aws.client("dynamodb").update_item(
             TableName=settings.THROTTLE_TABLE,
@@ -82,12 +83,13 @@ def _take(key: str, *, now: float) -> bool:
                 ":stale": {"N": repr(now - settings.LOGIN_FAILURE_MEMORY_SECONDS)},
                 ":expires": _expires(now),
             },
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as exc:
         if _is_condition_failure(exc):
-            return False
+            return False, exc.response.get("Item") or {}
         raise
-    return True
+    return True, {}
 
 
 def _open(counter: _Counter, *, item: dict, now: float) -> bool:
@@ -125,13 +127,9 @@ def _open(counter: _Counter, *, item: dict, now: float) -> bool:
 def _reserve(counter: _Counter, *, now: float) -> None:
     """Take one attempt from `counter`, or raise LoginThrottled while its lock lasts."""
     for _ in range(_ATTEMPTS):
-        if _take(counter.key, now=now):
+        taken, item = _take(counter.key, now=now)
+        if taken:
             return
-        item = (
-            aws.client("dynamodb")
-            .get_item(TableName=settings.THROTTLE_TABLE, Key={"key": {"S": counter.key}}, ConsistentRead=True)
-            .get("Item", {})
-        )
         fresh = item and now - float(item["last"]["N"]) <= settings.LOGIN_FAILURE_MEMORY_SECONDS
         if fresh and int(item["left"]["N"]) > 0:
             continue  # a parallel sign-in opened a new round meanwhile
