@@ -11,6 +11,8 @@ logger = logging.getLogger(__name__)
 # The metric names the alarms watch: one fact, one place.
 BEAT_HEARTBEAT = "BeatHeartbeat"
 OLDEST_PENDING_ORDER_AGE = "OldestPendingOrderAgeSeconds"
+# The payment reconciler: how long the oldest AWAITING_PAYMENT order has waited.
+OLDEST_AWAITING_PAYMENT_AGE = "OldestAwaitingPaymentAgeSeconds"
 
 
 def metric_put(*, name: str, value: float, unit: str = "None") -> bool:

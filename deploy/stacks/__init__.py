@@ -29,6 +29,8 @@ def app_build(*, outdir: str | None = None, context: dict | None = None) -> cdk.
         domain_name=app.node.try_get_context("domainName"),
         # The SES identity receipts are sent from: a domain, or one address.
         email_identity=app.node.try_get_context("emailIdentity") or "example.com",
+        # `none`: a shop paid elsewhere (orders confirm on stock alone, no Stripe keys).
+        payments_provider=app.node.try_get_context("paymentsProvider") or "stripe",
         env=cdk.Environment(region=region),
         description="CloudCart: Django API on ECS Fargate, DynamoDB, SQS",
     )

@@ -17,21 +17,24 @@ _READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamod
 # The web tier: reads the catalog (GetItem, BatchGetItem, the category Query, the listing Scan;
 # DescribeTable is `/readyz`) but never writes it; keeps carts (one UpdateItem per write, the
 # checkout's transaction Update, a merged guest cart's Delete); creates orders (the checkout's
-# transaction Put) and reads them (GetItem, the customer index Query for `GET /orders`), but
-# never updates or deletes one (their status belongs to the worker); stores idempotency records
+# transaction Put), reads them (GetItem, the customer index Query for `GET /orders`) and moves
+# their payment on (the payment call, Stripe's webhook, cancel: conditional UpdateItems), but never
+# deletes one nor touches stock; stores idempotency records
 # (in the same transaction) and reads them; counts sign-in attempts and per-address throttles
 # (one conditional UpdateItem ADD each).
 WEB = {
     "PRODUCTS_TABLE": (*_READ, "dynamodb:Scan"),
     "CARTS_TABLE": ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
-    "ORDERS_TABLE": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"),
+    "ORDERS_TABLE": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
     "IDEMPOTENCY_TABLE": ("dynamodb:GetItem", "dynamodb:PutItem"),
     "THROTTLE_TABLE": ("dynamodb:UpdateItem",),
 }
-# Staff catalog writes, on their own service (StaffService, deploy/stacks/services.py): create
-# a product (PutItem on condition that the id is new); edit, archive, change the stock or attach
-# an image (one conditional UpdateItem each), after reading the product (a consistent GetItem).
-# Nothing else: archiving keeps the item (no DeleteItem), staff reads (GET) are served by web.
+# Staff writes, on their own service (StaffService, deploy/stacks/services.py): create a product
+# (PutItem on condition that the id is new); edit, archive, change the stock or attach an image
+# (one conditional UpdateItem each), after reading the product (a consistent GetItem). Refunds:
+# read the order, reserve and record the refund on it (conditional UpdateItems), and restock its
+# lines in the same transaction (UpdateItem on products). Nothing else: archiving keeps the item
+# (no DeleteItem), staff reads (GET) are served by web.
 STAFF = {
     "PRODUCTS_TABLE": (
         "dynamodb:GetItem",
@@ -39,6 +42,7 @@ STAFF = {
         "dynamodb:UpdateItem",
         "dynamodb:DescribeTable",
     ),
+    "ORDERS_TABLE": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
 }
 # The worker: takes stock and sets order status in one transaction (UpdateItem on both; no read
 # of a product), reads the order it processes, the reconciler Queries the status index and counts

@@ -3,7 +3,17 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Acknowledgment, Aws, CfnOutput, CfnParameter, Duration, Fn, Stack, Validations
+from aws_cdk import (
+    Acknowledgment,
+    Aws,
+    CfnOutput,
+    CfnParameter,
+    Duration,
+    Fn,
+    SecretValue,
+    Stack,
+    Validations,
+)
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
@@ -28,6 +38,8 @@ from deploy.stacks.services import SeedTask, StaffService, WebService, Workers
 from deploy.stacks.tables import Tables
 
 ROOT = Path(__file__).resolve().parents[2]
+# The Stripe secret's JSON fields, each handed to the containers as the variable of its name.
+STRIPE_KEY_NAMES = ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
 # gunicorn finishes in-flight requests this long after SIGTERM (deploy/gunicorn.conf.py reads it).
 GRACEFUL_TIMEOUT = Duration.seconds(20)
 
@@ -83,10 +95,13 @@ class CloudCartStack(Stack):
         image: ecs.ContainerImage | None = None,
         nat_gateways: int = 1,
         alarm_email: str | None = None,
+        payments_provider: str = "stripe",
         sizing: Sizing = SIZES["default"],
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        if payments_provider not in ("stripe", "none"):
+            raise ValueError(f"payments_provider={payments_provider!r}: choose stripe or none")
         # A parameter, so `cdk deploy --parameters AlarmEmail=...` sets it; a pipeline cannot
         # pass parameters, so it gives the address here and it becomes the default.
         alarm_email_parameter = CfnParameter(
@@ -141,6 +156,14 @@ class CloudCartStack(Stack):
         )
         # Read by ECS (the execution role) at task start: the app never calls Secrets Manager.
         secrets = {"SECRET_KEY": ecs.Secret.from_secrets_manager(secret_key)}
+        # The processes that call Stripe (web and staff: payments, refunds; the worker: capture,
+        # cancel, the payment reconciler; beat starts the same settings) get its keys as well.
+        payment_secrets = dict(secrets)
+        if payments_provider == "stripe":
+            stripe_keys = self._stripe_keys()
+            payment_secrets |= {
+                name: ecs.Secret.from_secrets_manager(stripe_keys, field=name) for name in STRIPE_KEY_NAMES
+            }
 
         images = ProductImages(
             self,
@@ -182,6 +205,11 @@ class CloudCartStack(Stack):
             **accounts.environment(),
             "NOTIFY_TASK_TIME_LIMIT": str(settings.NOTIFY_TASK_TIME_LIMIT),
             "NOTIFICATIONS_VISIBILITY_TIMEOUT": str(settings.NOTIFICATIONS_VISIBILITY_TIMEOUT),
+            "PAYMENTS_PROVIDER": payments_provider,
+            # Stripe itself (the local default is localstripe's address).
+            "STRIPE_API_BASE": "",
+            "STRIPE_JS_URL": "https://js.stripe.com/v3/",
+            "PAYMENT_TIMEOUT_SECONDS": str(settings.PAYMENT_TIMEOUT_SECONDS),
         }
         web = WebService(
             self,
@@ -189,7 +217,7 @@ class CloudCartStack(Stack):
             cluster=network.cluster,
             image=image,
             environment=environment,
-            secrets=secrets,
+            secrets=payment_secrets,
             certificate=certificate,
             domain_name=domain_name,
             idle_timeout=Duration.seconds(60),
@@ -234,7 +262,7 @@ class CloudCartStack(Stack):
             image=image,
             # Orders only: notifications have their own service (below).
             environment={**environment, "WORKER_QUEUES": "orders"},
-            secrets=secrets,
+            secrets=payment_secrets,
             queue=queues.queue,
             task_time_limit=task_time_limit,
             min_workers=sizing.workers[0],
@@ -243,12 +271,15 @@ class CloudCartStack(Stack):
             memory_mib=sizing.worker_memory_mib,
             log_retention=log_retention,
         )
+        # The notifier and the seed task never call Stripe, so they get no keys; production
+        # settings refuse `stripe` without them, and for these processes it changes nothing.
+        without_stripe = {**environment, "PAYMENTS_PROVIDER": "none"}
         notifier = Notifier(
             self,
             "Notifier",
             cluster=network.cluster,
             image=image,
-            environment=environment,
+            environment=without_stripe,
             secrets=secrets,
             task_time_limit=notify_time_limit,
             log_retention=log_retention,
@@ -258,7 +289,7 @@ class CloudCartStack(Stack):
             "Seed",
             cluster=network.cluster,
             image=image,
-            environment=environment,
+            environment=without_stripe,
             secrets=secrets,
             log_retention=log_retention,
         )
@@ -274,6 +305,8 @@ class CloudCartStack(Stack):
         staff_role = staff.task_definition.task_role
         tables_grant(staff_role, tables=by_setting, actions=access.STAFF)
         images.grant_upload_and_verify(staff_role)
+        # Refunds (the ALB sends them to staff too) move the order on and enqueue its notifications.
+        notifications.queue.grant_send_messages(staff_role)
         # The worker applies stock and order status; it consumes the queue and re-publishes
         # (retries, the reconciler). It never touches carts, idempotency keys or throttles.
         worker_role = workers.worker_task_definition.task_role
@@ -307,6 +340,7 @@ class CloudCartStack(Stack):
             "Alarms",
             load_balancer=web.load_balancer,
             target_group=web.target_group,
+            webhook_target_group=web.webhook_target_group,
             queue=queues.queue,
             dlq=queues.dlq,
             email=alarm_email_parameter.value_as_string,
@@ -320,6 +354,11 @@ class CloudCartStack(Stack):
                 settings.ORDERS_RECONCILE_AFTER_SECONDS + int(settings.ORDERS_RECONCILE_INTERVAL_SECONDS)
             ),
             reconcile_every=Duration.seconds(int(settings.ORDERS_RECONCILE_INTERVAL_SECONDS)),
+            # The payment reconciler expires an order unpaid this long: one AWAITING_PAYMENT past
+            # it (and one more reconciler run) was not expired.
+            awaiting_payment_age=Duration.seconds(
+                settings.PAYMENT_TIMEOUT_SECONDS + int(settings.PAYMENTS_RECONCILE_INTERVAL_SECONDS)
+            ),
             heartbeat_every=Duration.seconds(int(settings.BEAT_HEARTBEAT_SECONDS)),
         )
 
@@ -344,6 +383,17 @@ class CloudCartStack(Stack):
         CfnOutput(self, "SeedSecurityGroupId", value=seed.security_group.security_group_id)
 
         self._acknowledge_nag_findings(web=web, tables=tables, images=images)
+
+    def _stripe_keys(self) -> secretsmanager.Secret:
+        """Stripe's keys, one JSON field each, empty until an operator puts them (docs/deploy.md):
+        the app refuses to start in production with an empty one, so a stack never takes orders
+        with keys nobody set."""
+        return secretsmanager.Secret(
+            self,
+            "StripeKeys",
+            description="CloudCart's Stripe keys: " + ", ".join(STRIPE_KEY_NAMES),
+            secret_object_value={name: SecretValue.unsafe_plain_text("") for name in STRIPE_KEY_NAMES},
+        )
 
     def _acknowledge_nag_findings(self, *, web: WebService, tables: Tables, images: ProductImages) -> None:
         """cdk-nag AwsSolutions findings we accept across the stack, each with the reason."""
@@ -372,7 +422,7 @@ class CloudCartStack(Stack):
             Acknowledgment(
                 id="AwsSolutions-ECS2",
                 reason="Only non-secret configuration (resource names, limits) is plain env; "
-                "SECRET_KEY comes from Secrets Manager.",
+                "SECRET_KEY and Stripe's keys come from Secrets Manager.",
             ),
             Acknowledgment(
                 id="AwsSolutions-COG2",
@@ -387,6 +437,7 @@ class CloudCartStack(Stack):
             Acknowledgment(
                 id="AwsSolutions-SMG4",
                 reason="Rotating SECRET_KEY invalidates every pagination cursor in flight: it is "
-                "rotated by hand (docs/operations.md), not on a schedule.",
+                "rotated by hand (docs/operations.md), not on a schedule. Stripe's keys are "
+                "issued by Stripe: rolled in its dashboard and put here by hand.",
             ),
         )

@@ -1,5 +1,5 @@
-"""CloudWatch alarms on the web tier, the orders queues and the periodic tasks, sent to one SNS
-topic by email."""
+"""CloudWatch alarms on the web tier, the Stripe webhook, the orders queues and the periodic tasks,
+sent to one SNS topic by email."""
 
 import math
 
@@ -14,12 +14,13 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from cloudcart.metrics import BEAT_HEARTBEAT, OLDEST_PENDING_ORDER_AGE
+from cloudcart.metrics import BEAT_HEARTBEAT, OLDEST_AWAITING_PAYMENT_AGE, OLDEST_PENDING_ORDER_AGE
 
 
 class Alarms(Construct):
-    """5xx rate and p99 latency at the ALB; age of the oldest order message; anything in the DLQ;
-    an order PENDING past the reconcile window; beat's heartbeat gone."""
+    """5xx rate and p99 latency at the ALB; Stripe webhooks answered with errors; age of the
+    oldest order message; anything in the DLQ; an order PENDING past the reconcile window, or
+    AWAITING_PAYMENT past the payment timeout; beat's heartbeat gone."""
 
     def __init__(
         self,
@@ -28,6 +29,7 @@ class Alarms(Construct):
         *,
         load_balancer: elbv2.ApplicationLoadBalancer,
         target_group: elbv2.ApplicationTargetGroup,
+        webhook_target_group: elbv2.ApplicationTargetGroup,
         queue: sqs.IQueue,
         dlq: sqs.IQueue,
         email: str,
@@ -37,7 +39,9 @@ class Alarms(Construct):
         metrics_namespace: str,
         pending_order_age: Duration,
         reconcile_every: Duration,
+        awaiting_payment_age: Duration,
         heartbeat_every: Duration,
+        webhook_errors: int = 3,
     ) -> None:
         super().__init__(scope, construct_id)
         # CloudWatch can publish to an encrypted topic only with a key whose policy lets it in:
@@ -134,6 +138,54 @@ class Alarms(Construct):
                 evaluation_periods=2,
                 datapoints_to_alarm=2,
                 treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            ),
+            # Stripe retries a webhook it could not deliver, but an error answer means events
+            # wait (or, with a wrong secret, never land): the webhook route has its own target
+            # group, so its answers are counted apart from the API's. 4xx is a bad signature
+            # (a wrong STRIPE_WEBHOOK_SECRET) or a forged call; 5xx our own failure.
+            cloudwatch.MathExpression(
+                expression="FILL(errors4xx, 0) + FILL(errors5xx, 0)",
+                using_metrics={
+                    "errors4xx": webhook_target_group.metrics.http_code_target(
+                        elbv2.HttpCodeTarget.TARGET_4XX_COUNT, period=Duration.minutes(5)
+                    ),
+                    "errors5xx": webhook_target_group.metrics.http_code_target(
+                        elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=Duration.minutes(5)
+                    ),
+                },
+                label="Stripe webhook errors",
+                period=Duration.minutes(5),
+            ).create_alarm(
+                self,
+                "WebhookFailures",
+                alarm_description="Stripe webhooks answered 4xx/5xx: a wrong signing secret, forged "
+                "calls, or the handler failing (payments then wait for the reconciler)",
+                threshold=webhook_errors,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=2,
+                datapoints_to_alarm=2,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            # The payment reconciler reports the oldest AWAITING_PAYMENT order's age each run and
+            # expires orders unpaid past the payment timeout: one older than that (plus a run)
+            # means it does not (Stripe unreachable, the reconciler failing).
+            cloudwatch.Metric(
+                namespace=metrics_namespace,
+                metric_name=OLDEST_AWAITING_PAYMENT_AGE,
+                period=one_minute,
+                statistic="Maximum",
+            ).create_alarm(
+                self,
+                "AwaitingPaymentStuck",
+                alarm_description=(
+                    f"An order is still AWAITING_PAYMENT {int(awaiting_payment_age.to_seconds())} s "
+                    "after checkout: the payment reconciler did not expire it (Stripe unreachable?)"
+                ),
+                threshold=awaiting_payment_age.to_seconds(),
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
             # Beat publishes the heartbeat task and a worker puts the point: no point for five
             # beats means beat stopped (or no worker runs its tasks). Missing data IS the alarm.

@@ -112,6 +112,19 @@ class Notifications(Construct):
                 conditions={"ArnNotEquals": {"aws:PrincipalArn": role.grant_principal.role_arn}},
             )
         )
+        # Text messages to customers who opted in: SNS Publish to a phone number names no
+        # resource, so IAM only accepts `*` for it (SMS spending is capped per account, see
+        # docs/operations.md).
+        role.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(sid="SmsToPhoneNumbers", actions=["sns:Publish"], resources=["*"])
+        )
+        Validations.of(role.grant_principal).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="sns:Publish to a phone number (order SMS) has no resource ARN: IAM takes only "
+                "`*`; topics other than the events topic are not used by the notifier.",
+            )
+        )
         role.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail"],

@@ -17,8 +17,13 @@ FARGATE_MAX_STOP_TIMEOUT = 120
 # The staff catalog writes (catalog/urls.py, catalog/staff_views.py): these methods on these ALB
 # path patterns go to the staff service, whose role may write products and image objects; every
 # other request (product GETs, staff reads included) goes to web, whose role may not.
-STAFF_WRITE_PATHS = ("/products", "/products/*", "/uploads/*")
+# Refunds are staff writes too: restocking returns units to products, which web may not write.
+STAFF_WRITE_PATHS = ("/products", "/products/*", "/uploads/*", "/orders/*/refunds")
 STAFF_WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# Stripe's webhook: served by web, through a target group of its own (its own 4xx/5xx metrics),
+# matched before every other rule.
+WEBHOOK_PATH = "/webhooks/stripe"
+WEBHOOK_RULE_PRIORITY = 5
 # An ALB rule holds at most 5 condition values (paths and methods together).
 ALB_RULE_MAX_VALUES = 5
 
@@ -211,6 +216,25 @@ class WebService(Construct):
             targets=[self.service.load_balancer_target(container_name="web", container_port=WEB_PORT)],
             health_check=_health_check(),
             deregistration_delay=self.deregistration_delay,
+        )
+
+        # The same web tasks in a second target group, reached only by Stripe's webhook: the
+        # webhook failures alarm watches its HTTPCode_Target_4XX/5XX counts.
+        self.webhook_target_group = elbv2.ApplicationTargetGroup(
+            self,
+            "WebhookTargetGroup",
+            vpc=vpc,
+            port=WEB_PORT,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            targets=[self.service.load_balancer_target(container_name="web", container_port=WEB_PORT)],
+            health_check=_health_check(),
+            deregistration_delay=self.deregistration_delay,
+        )
+        listener.add_target_groups(
+            "StripeWebhook",
+            priority=WEBHOOK_RULE_PRIORITY,
+            conditions=[elbv2.ListenerCondition.path_patterns([WEBHOOK_PATH])],
+            target_groups=[self.webhook_target_group],
         )
 
         scaling = self.service.auto_scale_task_count(min_capacity=min_tasks, max_capacity=max_tasks)

@@ -64,6 +64,14 @@ def test_django_check_deploy_is_clean_with_the_stacks_environment(stack):
         for name, value in stack.environment("web").items()
     }
     env["SECRET_KEY"] = secrets.token_urlsafe(48)  # what Secrets Manager generates: 64 characters
+    # Stripe's keys, as an operator puts them in their secret.
+    env |= {
+        "STRIPE_SECRET_KEY": "sk_live_x",
+        "STRIPE_PUBLISHABLE_KEY": "pk_live_x",
+        "STRIPE_WEBHOOK_SECRET": "whsec_x",
+    }
+    given = {secret["Name"] for secret in stack.containers()["web"]["Secrets"]}
+    assert given == {"SECRET_KEY", "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"}
     env["PATH"] = os.environ["PATH"]
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

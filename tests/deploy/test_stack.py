@@ -186,7 +186,8 @@ def test_web_is_behind_an_alb_checking_healthz(stack):
         "AWS::ECS::Service",
         {
             "LaunchType": "FARGATE",
-            "LoadBalancers": [Match.object_like({"ContainerName": "web", "ContainerPort": 8000})],
+            # The API's target group and the Stripe webhook's.
+            "LoadBalancers": [Match.object_like({"ContainerName": "web", "ContainerPort": 8000})] * 2,
         },
     )
     stack.template.has_resource_properties(
@@ -426,14 +427,15 @@ def test_web_can_send_to_the_queue_but_never_consume(stack):
 _ITEM_WRITES = {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem"}
 
 
-def test_web_cannot_change_an_order_status_or_a_product_stock(stack):
+def test_web_cannot_change_a_product_stock_nor_delete_an_order(stack):
     web = _statements_of(stack, "web")
     products = _actions_on(web, _table_id(stack, "PRODUCTS_TABLE"))
     orders = _actions_on(web, _table_id(stack, "ORDERS_TABLE"))
     assert not products & _ITEM_WRITES, products
-    # PutItem stays: checkout creates orders (on condition that the id is new).
-    assert not orders & (_ITEM_WRITES - {"dynamodb:PutItem"}), orders
-    assert {"dynamodb:GetItem", "dynamodb:Query"} <= orders
+    # PutItem: checkout creates orders (on condition that the id is new); UpdateItem: the payment
+    # call, Stripe's webhook and cancel move an order's payment on (conditional on its status).
+    assert not orders & (_ITEM_WRITES - {"dynamodb:PutItem", "dynamodb:UpdateItem"}), orders
+    assert {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"} <= orders
 
 
 def test_web_role_writes_no_product_and_no_image_object(stack):
@@ -447,17 +449,29 @@ def test_web_role_writes_no_product_and_no_image_object(stack):
     assert _actions_on(web, _images_bucket_id(stack)) == set()
 
 
-def test_staff_role_writes_products_and_image_objects_and_nothing_else(stack):
+def test_staff_role_writes_products_image_objects_and_refunds_and_nothing_else(stack):
     staff = _statements_of(stack, "staff")
     products = _actions_on(staff, _table_id(stack, "PRODUCTS_TABLE"))
     assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"} <= products
     # Archiving keeps the item; no batch writes, no scans: staff reads are web's.
     assert not products & {"dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:Scan"}, products
+    # Refunds: read the order, reserve and record on it; never create or delete one.
+    orders = _actions_on(staff, _table_id(stack, "ORDERS_TABLE"))
+    assert orders == {"dynamodb:GetItem", "dynamodb:UpdateItem"}, orders
     bucket_id = _images_bucket_id(stack)
     assert _actions_on(staff, bucket_id) == {"s3:PutObject", "s3:PutObjectTagging", "s3:GetObject"}
+    notifications_queue = _ref(stack.environment("staff")["NOTIFICATIONS_QUEUE_URL"])
+    assert _actions_on(staff, notifications_queue) >= {"sqs:SendMessage"}
+    assert "sqs:ReceiveMessage" not in _actions_on(staff, notifications_queue)
+    allowed = (
+        _table_id(stack, "PRODUCTS_TABLE"),
+        _table_id(stack, "ORDERS_TABLE"),
+        bucket_id,
+        notifications_queue,
+    )
     resources = [s["Resource"] for s in staff]
     for resource in resources:
-        assert _table_id(stack, "PRODUCTS_TABLE") in str(resource) or bucket_id in str(resource), resource
+        assert any(logical_id in str(resource) for logical_id in allowed), resource
     assert not any(_orders_queue_id(stack) in str(r) for r in resources)
 
 
@@ -506,12 +520,25 @@ def _metrics_statement(statement: dict) -> bool:
     }
 
 
+def _sms_statement(name: str, statement: dict) -> bool:
+    """SNS Publish to a phone number names no resource: `*`, the notifier's only (order SMS)."""
+    return (
+        name == "notifier"
+        and statement["Action"] == "sns:Publish"
+        and statement.get("Sid") == "SmsToPhoneNumbers"
+    )
+
+
 def test_no_task_role_has_wildcard_actions_or_resources(stack):
     for name in APP_CONTAINERS:
         for statement in _statements_of(stack, name):
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             assert not any(a.endswith(":*") or a == "*" for a in actions), (name, statement)
-            assert statement["Resource"] != "*" or _metrics_statement(statement), (name, statement)
+            assert (
+                statement["Resource"] != "*"
+                or _metrics_statement(statement)
+                or _sms_statement(name, statement)
+            ), (name, statement)
 
 
 def test_only_the_worker_puts_metrics_and_only_in_the_stacks_namespace(stack):
@@ -524,8 +551,17 @@ def test_only_the_worker_puts_metrics_and_only_in_the_stacks_namespace(stack):
 # --- Configuration handed to the containers --------------------------------------------------
 
 
+def _secret_id(stack, description_start: str) -> str:
+    (found,) = [
+        logical_id
+        for logical_id, secret in stack.of_type("AWS::SecretsManager::Secret").items()
+        if secret["Properties"]["Description"].startswith(description_start)
+    ]
+    return found
+
+
 def test_secret_key_comes_from_secrets_manager(stack):
-    (secret_id,) = stack.of_type("AWS::SecretsManager::Secret")
+    secret_id = _secret_id(stack, "CloudCart's Django SECRET_KEY")
     for name, container in stack.containers().items():
         assert {"Name": "SECRET_KEY", "ValueFrom": {"Ref": secret_id}} in container["Secrets"], name
         assert "SECRET_KEY" not in stack.environment(name), name
@@ -779,10 +815,24 @@ _WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def _target_group_of(stack, container_name: str) -> dict:
+    """The service's target group (web's API one: not the webhook's, which only its rule reaches)."""
     _, service = _service_of(stack, container_name)
-    (load_balancer,) = service["Properties"]["LoadBalancers"]
+    webhook = _webhook_target_group(stack)
+    (load_balancer,) = [
+        lb for lb in service["Properties"]["LoadBalancers"] if lb["TargetGroupArn"] != webhook
+    ]
     assert load_balancer["ContainerName"] == container_name
     return load_balancer["TargetGroupArn"]
+
+
+def _webhook_target_group(stack) -> dict:
+    (rule,) = [
+        r
+        for r in stack.of_type("AWS::ElasticLoadBalancingV2::ListenerRule").values()
+        if _condition_values(r, "path-pattern") == ["/webhooks/stripe"]
+    ]
+    (action,) = rule["Properties"]["Actions"]
+    return action["TargetGroupArn"]
 
 
 def _forwarding_listener(stack) -> tuple[str, dict]:
@@ -846,11 +896,16 @@ def test_staff_writes_go_to_the_staff_target_group_and_nothing_else(synthesized,
     # Lookalikes outside the staff paths stay on web.
     for path in ("/productsx", "/products-export", "/uploadsx/sign", "/api/products"):
         assert _routed_to(stack, "POST", path) == web, path
+    for method in _WRITES:
+        assert _routed_to(stack, method, f"/orders/{'0' * 32}/refunds") == staff, method
+    assert _routed_to(stack, "POST", f"/orders/{'0' * 32}/payment") == web
     rules = stack.of_type("AWS::ElasticLoadBalancingV2::ListenerRule").values()
+    webhook = _webhook_target_group(stack)
     for rule in rules:
         values = sum(len(c[k]["Values"]) for c in rule["Properties"]["Conditions"] for k in c if k != "Field")
         assert values <= 5, rule  # the ALB's limit of condition values per rule
-        assert rule["Properties"]["Actions"] == [{"Type": "forward", "TargetGroupArn": staff}], rule
+        target = staff if _condition_values(rule, "path-pattern") != ["/webhooks/stripe"] else webhook
+        assert rule["Properties"]["Actions"] == [{"Type": "forward", "TargetGroupArn": target}], rule
     assert len({r["Properties"]["Priority"] for r in rules}) == len(rules)
 
 
@@ -891,7 +946,13 @@ def test_every_catalog_write_route_reaches_staff_and_every_other_write_web(stack
         "/uploads/sign",
     }
     for method, path, module in routes:
-        expected = staff if module.startswith("catalog.") else web
+        # Refunds restock products: staff writes too. Stripe's webhook is web's, on its own group.
+        if module.startswith("catalog.") or path.endswith("/refunds"):
+            expected = staff
+        elif path == "/webhooks/stripe":
+            expected = _webhook_target_group(stack)
+        else:
+            expected = web
         assert _routed_to(stack, method, path) == expected, (method, path, module)
 
 
