@@ -52,6 +52,13 @@ ERROR_CODES = {
     "invalid_payment_method": "The payment method does not exist (or cannot pay this order).",
     "order_not_payable": "The order is not awaiting payment (paid already, cancelled or expired).",
     "invalid_signature": "The webhook's Stripe-Signature or its timestamp is not valid.",
+    # Refunds (staff)
+    "idempotency_key_required": "This request needs an `Idempotency-Key` header (a refund: one per refund).",
+    "order_not_paid": "The order has no captured payment (not CONFIRMED or PARTIALLY_REFUNDED).",
+    "refund_exceeds_captured": "More than is left of the captured amount; the body has `refundable`.",
+    "restock_not_allowed": "Units go back to stock once per order, with the refund of all that is left.",
+    "refund_in_progress": "A refund with this `Idempotency-Key` is being made; retry after `Retry-After`.",
+    "refund_refused": "Stripe refused the refund (`detail` has its message); nothing was refunded.",
     # Staff catalog writes and product images
     "precondition_failed": "`If-Match` names an old version; the body has the current `version`.",
     "precondition_required": 'A product edit needs `If-Match: "<version>"` (or `version` in a form).',

@@ -60,6 +60,23 @@ class Payment(MapAttribute):
     last_error = UnicodeAttribute(null=True)  # Stripe's decline message
 
 
+class RefundRequest(MapAttribute):
+    """A staff refund by its Idempotency-Key: RESERVED (its amount held against the capture while
+    Stripe is asked) until DONE (Stripe's `refund_id` recorded). payments/refunds.py owns it."""
+
+    key = UnicodeAttribute()  # the key, hashed with the order id
+    request_hash = UnicodeAttribute()  # what was asked: the same key with another body is a misuse
+    amount_cents = NumberAttribute()
+    restock = BooleanAttribute(default=False)
+    reason = UnicodeAttribute(null=True)
+    by = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    state = UnicodeAttribute()  # RESERVED | DONE
+    # The attempt asking Stripe holds the request until then; past it, a retry may take it over.
+    claimed_until = UTCDateTimeAttribute(null=True)
+    refund_id = UnicodeAttribute(null=True)
+
+
 class ShippingAddress(MapAttribute):
     name = UnicodeAttribute()
     line1 = UnicodeAttribute()
@@ -131,6 +148,10 @@ class Order(Model):
     shipping_address = ShippingAddress(null=True)
     phone = UnicodeAttribute(null=True)  # E.164
     sms_opt_in = BooleanAttribute(null=True)
+    # Staff refunds by Idempotency-Key (reserved, then done), and when a refund put the lines'
+    # units back in stock (once per order).
+    refund_requests = ListAttribute(of=RefundRequest, null=True)
+    restocked_at = UTCDateTimeAttribute(null=True)
 
     status_index = StatusIndex()
     customer_index = CustomerIndex()
