@@ -4,8 +4,10 @@
 (placed at checkout, CONFIRMED/REJECTED in the worker, FAILED by the reconciler). It only puts
 a `notify_order` task on the notifications queue, so SES or SNS being slow or down never holds up
 an order. The task reads the order and walks its history: every state the order has been in gets
-one SNS event, and CONFIRMED/REJECTED get one e-mail (when the order has an address). Because the
-task derives the work from the order itself, any later enqueue for the order (a redelivered
+one SNS event (and every refund its own), the customer's states one e-mail each (when the order
+has an address: CONFIRMED, REJECTED, EXPIRED, CANCELLED, each refund), and a customer who opted
+in one SMS for CONFIRMED and for each refund (SNS Publish to the phone number, transactional).
+Because the task derives the work from the order itself, any later enqueue for the order (a redelivered
 order message, the next state change) also sends whatever an earlier, lost enqueue should have.
 
 Once per order, state and channel: each send claims a marker (conditional write with a lease,
@@ -13,16 +15,17 @@ NOTIFY_TASK_TIME_LIMIT + margin), sends, then records SENT. A crash between clai
 is resolved differently per channel:
 - SNS events: at least once. A lapsed claim is claimed again and the event republished;
   subscribers deduplicate on the event's `id` (SNS delivers at least once anyway).
-- E-mails: at most once (SES has no idempotency key). A lapsed claim, or an SES call that timed
-  out after the request went out, is recorded UNCERTAIN and logged at ERROR, never resent: a
-  worker dying inside its SES call (bounded by the SES client's timeouts, no SDK retry) may cost
-  that one e-mail; nothing sends it twice. A failure that certainly sent nothing (connection
-  refused, throttling, a 5xx answer) releases the claim and the task retries with backoff.
+- E-mails and SMS: at most once (neither SES nor SNS SMS has an idempotency key). A lapsed
+  claim, or a call that timed out after the request went out, is recorded UNCERTAIN and logged
+  at ERROR, never resent: a worker dying inside its SES (SNS) call (bounded by the client's
+  timeouts, no SDK retry) may cost that one message; nothing sends it twice. A failure that
+  certainly sent nothing (connection refused, throttling, a 5xx answer) releases the claim and
+  the task retries with backoff.
 
 E-mails go to whatever address a guest typed at checkout, from the shop's address: each
-recipient gets at most NOTIFY_EMAILS_PER_RECIPIENT_PER_HOUR of them (a conditional counter per
-address and hour, taken after the claim and given back when nothing went out). Past it the
-e-mail is SKIPPED and logged; the order and its events are unaffected.
+recipient (an address; a phone number for SMS) gets at most NOTIFY_EMAILS_PER_RECIPIENT_PER_HOUR
+messages (a conditional counter per recipient and hour, taken after the claim and given back
+when nothing went out). Past it the message is SKIPPED and logged; the order is unaffected.
 """
 
 import hashlib
@@ -39,15 +42,17 @@ from cloudcart import aws
 from cloudcart.aws import is_transient_aws_error
 from cloudcart.logs import request_id_var
 from notifications.emails import EMAILED_STATES, Email, order_email_render
-from notifications.events import order_event, order_state_changes
+from notifications.events import order_event, order_notices
 from notifications.models import NotificationMarker, RecipientEmailCount
 from notifications.selectors import marker_get, order_markers
+from notifications.sms import SMS_STATES, order_sms_render, order_sms_wanted
 from orders.models import Order
 
 logger = logging.getLogger(__name__)
 
 SNS = "sns"
 EMAIL = "email"
+SMS = "sms"
 # A claim outlives the task's hard time limit: past it, the attempt that made it is dead.
 LEASE_MARGIN_SECONDS = 5
 MARKER_TTL = timedelta(days=90)
@@ -190,6 +195,17 @@ def _sns_publish(event: dict) -> str:
     return answer["MessageId"]
 
 
+def _sms_send(*, to: str, text: str) -> str:
+    """Publish one transactional SMS to a phone number (E.164). No SDK retry, as for e-mail: a
+    resend after a timed-out answer could text the customer twice."""
+    answer = aws.client("sns", max_attempts=1).publish(
+        PhoneNumber=to,
+        Message=text,
+        MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
+    )
+    return answer["MessageId"]
+
+
 def _ses_send(*, to: str, email: Email) -> str:
     params = {
         "Source": settings.NOTIFICATIONS_SENDER,
@@ -328,9 +344,9 @@ def order_notifications_send(*, order_id: str) -> dict[str, str]:
     token = request_id_var.set(order.request_id)
     try:
         outcomes = {}
-        for change in order_state_changes(order):
-            key = f"{change.status}#{SNS}"
-            event = order_event(order=order, change=change)
+        for notice in order_notices(order):
+            key = f"{notice.name}#{SNS}"
+            event = order_event(order=order, notice=notice)
             outcomes[key] = _send_once(
                 order_id=order_id,
                 key=key,
@@ -338,19 +354,33 @@ def order_notifications_send(*, order_id: str) -> dict[str, str]:
                 send=lambda event=event: _sns_publish(event),
                 at_most_once=False,
             )
-            if change.status in EMAILED_STATES and order.email:
-                key = f"{change.status}#{EMAIL}"
+            if notice.status in EMAILED_STATES and order.email:
+                key = f"{notice.name}#{EMAIL}"
                 if key in markers and markers[key].state in NotificationMarker.FINAL:
                     outcomes[key] = markers[key].state
-                    continue
-                email = order_email_render(order=order, status=change.status)  # before the claim
+                else:
+                    # Rendered before the claim: a template error never leaves a claimed marker.
+                    email = order_email_render(order=order, status=notice.status, refund=notice.refund)
+                    outcomes[key] = _send_once(
+                        order_id=order_id,
+                        key=key,
+                        existing=markers.get(key),
+                        send=lambda email=email: _ses_send(to=order.email, email=email),
+                        at_most_once=True,
+                        recipient=order.email,
+                    )
+            if notice.status in SMS_STATES and order_sms_wanted(order):
+                key = f"{notice.name}#{SMS}"
+                text = order_sms_render(order=order, status=notice.status, refund=notice.refund)
+                # At most once, like an e-mail (SNS has no idempotency key for SMS), and within
+                # the same hourly cap per recipient: a text costs money.
                 outcomes[key] = _send_once(
                     order_id=order_id,
                     key=key,
                     existing=markers.get(key),
-                    send=lambda email=email: _ses_send(to=order.email, email=email),
+                    send=lambda text=text: _sms_send(to=order.phone, text=text),
                     at_most_once=True,
-                    recipient=order.email,
+                    recipient=order.phone,
                 )
         return outcomes
     finally:

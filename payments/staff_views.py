@@ -160,18 +160,18 @@ class OrderRefundView(InputForm, APIView):
     private_answers = True
     permission_classes = [IsStaff]
 
-    class Input(serializers.Serializer):
+    class RefundInput(serializers.Serializer):
         amount = RefundAmountField(
             required=False, allow_null=True, help_text="Decimal string; none: all that is left."
         )
         restock = serializers.BooleanField(required=False, default=False)
         reason = serializers.CharField(required=False, allow_null=True, max_length=500)
 
-    input_serializer = Input
+    input_serializer = RefundInput
 
     def post(self, request, order_id: str):
         key = _idempotency_key(request)
-        data = validated(self.Input, request.data)
+        data = validated(self.RefundInput, request.data)
         refund = order_refund(
             order_id=order_id,
             amount_cents=data.get("amount"),

@@ -1,4 +1,4 @@
-"""`manage.py outbox`: the latest e-mails the local SES (moto's server) has accepted."""
+"""`manage.py outbox`: the latest e-mails and text messages the local SES and SNS (moto's server) accepted."""
 
 import html
 import json
@@ -10,20 +10,33 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.html import strip_tags
 
 
-def outbox_messages(*, endpoint: str) -> list[dict]:
-    """Every e-mail moto's SES has accepted, oldest first (moto's own inspection API)."""
+def _moto_data(*, endpoint: str) -> dict:
     # The standard library's client: `make run` installs the runtime requirements only.
     with urllib.request.urlopen(f"{endpoint.rstrip('/')}/moto-api/data.json", timeout=10) as answer:  # noqa: S310 - our own endpoint setting
-        data = json.load(answer)
-    return data.get("ses", {}).get("Message", [])
+        return json.load(answer)
+
+
+def outbox_messages(*, endpoint: str) -> list[dict]:
+    """Every e-mail moto's SES has accepted, oldest first (moto's own inspection API)."""
+    return _moto_data(endpoint=endpoint).get("ses", {}).get("Message", [])
+
+
+def outbox_sms(*, endpoint: str) -> list[dict]:
+    """Every SMS moto's SNS has accepted (`phone_number`, `message`, `message_id`), oldest first."""
+    return _moto_data(endpoint=endpoint).get("sns", {}).get("SMS", [])
 
 
 class Command(BaseCommand):
-    help = "Print the latest e-mails sent through the local SES (moto's server keeps them in memory)."
+    help = (
+        "Print the latest e-mails and text messages sent through the local SES and SNS "
+        "(moto's server keeps them in memory)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("-n", "--count", type=int, default=5, help="How many of the latest to show.")
-        parser.add_argument("--to", help="Only e-mails to this address.")
+        parser.add_argument(
+            "-n", "--count", type=int, default=5, help="How many of the latest of each to show."
+        )
+        parser.add_argument("--to", help="Only e-mails to this address (SMS: this phone number).")
 
     def handle(self, *args, count: int, to: str | None, **options):
         endpoint = settings.SES_ENDPOINT_URL
@@ -31,10 +44,12 @@ class Command(BaseCommand):
             raise CommandError("No SES endpoint is set: the outbox is the local moto server's (make run).")
         try:
             messages = outbox_messages(endpoint=endpoint)
+            texts = outbox_sms(endpoint=settings.SNS_ENDPOINT_URL or endpoint)
         except OSError as exc:
-            raise CommandError(f"The local SES at {endpoint} did not answer: {exc}") from exc
+            raise CommandError(f"The local SES/SNS at {endpoint} did not answer: {exc}") from exc
         if to:
             messages = [m for m in messages if to in _recipients(m)]
+            texts = [t for t in texts if t.get("phone_number") == to]
         latest = messages[-count:] if count > 0 else []
         if not latest:
             self.stdout.write(f"No e-mails yet (SES at {endpoint}).")
@@ -46,6 +61,12 @@ class Command(BaseCommand):
             self.stdout.write("")
             self.stdout.write(_as_text(message.get("body") or ""))
         self.stdout.write(f"({len(latest)} of {len(messages)} e-mails; SES at {endpoint})")
+        latest_texts = texts[-count:] if count > 0 else []
+        for text in latest_texts:
+            self.stdout.write("=" * 72)
+            self.stdout.write(f"SMS to:  {text.get('phone_number')}")
+            self.stdout.write(text.get("message") or "")
+        self.stdout.write(f"({len(latest_texts)} of {len(texts)} text messages)")
 
 
 def _recipients(message: dict) -> list[str]:
