@@ -108,9 +108,10 @@ def orders_awaiting_payment(*, created_before: datetime, limit: int) -> list[Ord
     return list(results)
 
 
-def orders_pending_oldest() -> datetime | None:
-    """When the oldest order still PENDING was created (None if there is none): one Query item."""
-    for order in Order.status_index.query(Order.PENDING, limit=1, attributes_to_get=["created_at"]):
+def orders_pending_oldest(*, status: str = Order.PENDING) -> datetime | None:
+    """When the oldest order still in `status` (PENDING) was created (None if there is none): one
+    Query item."""
+    for order in Order.status_index.query(status, limit=1, attributes_to_get=["created_at"]):
         return order.created_at
     return None
 

@@ -858,9 +858,10 @@ def orders_reconcile(*, older_than_seconds: int | None = None, limit: int | None
     return outcomes.get("published", [])
 
 
-def orders_oldest_pending_age(*, now: datetime | None = None) -> float:
-    """Seconds the oldest PENDING order has waited (0 when none): the alarm's metric."""
-    created_at = orders_pending_oldest()
+def orders_oldest_pending_age(*, now: datetime | None = None, status: str = Order.PENDING) -> float:
+    """Seconds the oldest order in `status` (PENDING; AWAITING_PAYMENT for the payments
+    reconciler) has waited (0 when none): the alarms' metrics."""
+    created_at = orders_pending_oldest(status=status)
     if created_at is None:
         return 0.0
     return max(0.0, ((now or _now()) - created_at).total_seconds())

@@ -104,10 +104,10 @@ _REFUND_EXAMPLE = {
         responses={
             201: OpenApiResponse(
                 inline_serializer(
-                    name="RefundAnswer",
+                    name="OrderRefundAnswer",
                     fields={
                         "refund": inline_serializer(
-                            name="Refund",
+                            name="OrderRefundMade",
                             fields={
                                 "id": serializers.CharField(help_text="Stripe's refund id (re_...)."),
                                 "amount": serializers.CharField(),

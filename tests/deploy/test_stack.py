@@ -915,19 +915,20 @@ def _write_routes():
 
     samples = {"product_id": "p-1", "category": "books", "order_id": "0" * 32}
 
-    def walk(patterns):
+    def walk(patterns, namespace=""):
         for pattern in patterns:
             if isinstance(pattern, URLResolver):
-                yield from walk(pattern.url_patterns)
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                yield from walk(pattern.url_patterns, inner)
             elif isinstance(pattern, URLPattern):
-                yield pattern
+                yield pattern, namespace
 
-    for pattern in walk(get_resolver().url_patterns):
+    for pattern, namespace in walk(get_resolver().url_patterns):
         view = getattr(pattern.callback, "view_class", None)
         if view is None or pattern.name is None:
             continue
-        kwargs = {name: samples[name] for name in pattern.pattern.regex.groupindex}
-        path = reverse(pattern.name, kwargs=kwargs)
+        kwargs = {name: samples.get(name, "1") for name in pattern.pattern.regex.groupindex}
+        path = reverse(f"{namespace}{pattern.name}", kwargs=kwargs)
         for method in _WRITES:
             if hasattr(view, method.lower()):
                 yield method, path, view.__module__
