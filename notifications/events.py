@@ -55,9 +55,12 @@ def _paid(order: Order) -> bool:
     return bool(order.history) and order.history[0].status == "AWAITING_PAYMENT"
 
 
-def order_event(*, order: Order, notice: Notice) -> dict:
-    """The event for `notice`. `id` is the same for every publish of the same notice: subscribers
-    deduplicate on it (SNS itself delivers at least once)."""
+def order_event(*, order: Order, notice: Notice | None = None, change: StatusChange | None = None) -> dict:
+    """The event for `notice` (or for the order reaching `change.status`). `id` is the same for
+    every publish of the same notice: subscribers deduplicate on it (SNS itself delivers at least
+    once)."""
+    if notice is None:
+        notice = Notice(name=change.status, change=change)
     change = notice.change
     refund = notice.refund
     return {
