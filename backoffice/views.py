@@ -195,11 +195,15 @@ class StockForm(forms.Form):
         label="Add to stock", help_text="Negative to take away; refused below zero.", required=False
     )
     set_to = forms.IntegerField(label="Or set the stock to", min_value=0, required=False)
+    # The stock this page showed: a new level applies only while it is still that (no sale lost).
+    expected = forms.IntegerField(min_value=0, widget=forms.HiddenInput, required=False)
 
     def clean(self):
         data = super().clean()
         if (data.get("delta") is None) == (data.get("set_to") is None):
             raise forms.ValidationError("Give either an amount to add or a new stock level.")
+        if data.get("set_to") is not None and data.get("expected") is None:
+            raise forms.ValidationError("Reload the page: a new level needs the stock it replaces.")
         return data
 
 
@@ -231,7 +235,7 @@ class CatalogView(AdminPage):
                     "archived": bool(product.archived),
                 }
             )
-            stock_form = stock_form or StockForm(initial={"key": _new_key()})
+            stock_form = stock_form or StockForm(initial={"key": _new_key(), "expected": int(product.stock)})
         return self.render(
             request,
             query=product_id,
@@ -258,7 +262,10 @@ class CatalogView(AdminPage):
 
             def run() -> str:
                 changed = product_stock_change(
-                    product_id=product_id, delta=data["delta"], set_to=data["set_to"]
+                    product_id=product_id,
+                    delta=data["delta"],
+                    set_to=data["set_to"],
+                    expected=data["expected"] if data["set_to"] is not None else None,
                 )
                 return f"Stock of {product_id} is now {int(changed.stock)}."
 

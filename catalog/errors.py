@@ -29,6 +29,12 @@ class StockBelowZero(ApplicationError):
     default_detail = "The change would take the stock below zero."
 
 
+class StockChanged(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "stock_changed"
+    default_detail = "The stock moved since it was counted (`expected`): count again against `stock`."
+
+
 class ProductExists(ApplicationError):
     status_code = status.HTTP_409_CONFLICT
     default_code = "product_exists"

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from pynamodb.exceptions import PutError, UpdateError
 
-from catalog.errors import PreconditionFailed, ProductExists, StockBelowZero
+from catalog.errors import PreconditionFailed, ProductExists, StockBelowZero, StockChanged
 from catalog.images import REPLACED, image_publish, image_state_set, image_verify
 from catalog.models import Product, name_sort_key
 from catalog.sample_data import SAMPLE_PRODUCTS
@@ -146,20 +146,35 @@ def product_update(*, product_id: str, expected_version: int | None, changes: di
     return _update(product_id=product_id, actions=actions, condition=None, expected_version=expected_version)
 
 
-def product_stock_change(*, product_id: str, delta: int | None = None, set_to: int | None = None) -> Product:
+def product_stock_change(
+    *, product_id: str, delta: int | None = None, set_to: int | None = None, expected: int | None = None
+) -> Product:
     """Add `delta` to the stock (refused below zero) or set it to `set_to` (>= 0), atomically.
 
     `ADD` is applied by DynamoDB to the current value, so it composes exactly with the order
-    worker's own conditional decrements: nothing is read first, nothing can be lost.
+    worker's own conditional decrements: nothing is read first, nothing can be lost. A set is a
+    count made against the stock staff saw (`expected`): it applies only while the stock is still
+    that, so a sale made since the count is never overwritten (StockChanged, with the stock now).
     """
     if (delta is None) == (set_to is None):
         raise ValueError("give exactly one of delta and set_to")
     if set_to is not None:
+        if expected is None:
+            raise ValueError("a set needs the stock it was counted against (expected)")
         if set_to < 0:
             raise StockBelowZero(extra={"stock": set_to})
-        return _update(
-            product_id=product_id, actions=[Product.stock.set(set_to)], condition=None, expected_version=None
-        )
+        try:
+            return _update(
+                product_id=product_id,
+                actions=[Product.stock.set(set_to)],
+                condition=Product.stock == expected,
+                expected_version=None,
+            )
+        except UpdateError as exc:
+            if not _condition_failed(exc):
+                raise
+            current = product_get(product_id=product_id, consistent=True, include_archived=True)
+            raise StockChanged(extra={"stock": int(current.stock)}) from None
     condition = Product.stock >= -delta if delta < 0 else None
     try:
         return _update(

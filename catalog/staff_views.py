@@ -43,23 +43,27 @@ MAX_STOCK_CHANGE = 10**9
     post=extend_schema(
         operation_id="products_stock_change",
         tags=["staff"],
-        summary="Change the stock by `delta` or `set` it, atomically (staff)",
+        summary="Change the stock by `delta`, or `set` what was counted against the `expected` stock (staff)",
         parameters=[PRODUCT_ID_PATH],
         examples=[
             OpenApiExample("Three sold elsewhere", value={"delta": -3}, request_only=True),
-            OpenApiExample("Counted forty", value={"set": 40}, request_only=True),
+            OpenApiExample(
+                "Counted forty where the stock said 42", value={"set": 40, "expected": 42}, request_only=True
+            ),
         ],
         responses={
             200: STAFF_PRODUCT,
             **BODY_ERRORS,
             **STAFF_ONLY,
             404: errors(404, "product_not_found"),
-            409: errors(409, "stock_below_zero"),
+            409: errors(409, "stock_below_zero", "stock_changed"),
         },
     ),
 )
 class ProductStockView(InputForm, APIView):
-    """A product's stock. POST `{"delta": -3}` adds (refused below zero), `{"set": 40}` sets.
+    """A product's stock. POST `{"delta": -3}` adds (refused below zero); `{"set": 40, "expected": 42}`
+    sets what was counted, only while the stock is still the `expected` one that staff saw
+    (else `409 stock_changed` with the current stock: a sale came in since).
 
     Both are single atomic DynamoDB updates, safe beside the order worker's own decrements, and
     need no version: the stock is a counter of its own.
@@ -72,10 +76,22 @@ class ProductStockView(InputForm, APIView):
             required=False, min_value=-MAX_STOCK_CHANGE, max_value=MAX_STOCK_CHANGE, help_text="e.g. -3 or 12"
         )
         set = StrictIntegerField(required=False, min_value=0, max_value=MAX_STOCK_CHANGE, help_text="e.g. 40")
+        expected = StrictIntegerField(
+            required=False,
+            min_value=0,
+            max_value=MAX_STOCK_CHANGE,
+            help_text="With `set`: the stock you counted against (as `GET` showed it), e.g. 42.",
+        )
 
         def validate(self, attrs):
-            if len(attrs) != 1:
+            if ("delta" in attrs) == ("set" in attrs):
                 raise serializers.ValidationError("Give exactly one of `delta` and `set`.")
+            if "set" in attrs and "expected" not in attrs:
+                raise serializers.ValidationError(
+                    {"expected": ["Required with `set`: the stock you counted against."]}
+                )
+            if "delta" in attrs and "expected" in attrs:
+                raise serializers.ValidationError({"expected": ["Only with `set`."]})
             return attrs
 
     input_serializer = StockChangeInput
@@ -85,7 +101,12 @@ class ProductStockView(InputForm, APIView):
 
     def post(self, request, product_id: str):
         data = validated(self.StockChangeInput, request.data)
-        product = product_stock_change(product_id=product_id, delta=data.get("delta"), set_to=data.get("set"))
+        product = product_stock_change(
+            product_id=product_id,
+            delta=data.get("delta"),
+            set_to=data.get("set"),
+            expected=data.get("expected"),
+        )
         return staff_response(product)
 
 

@@ -63,6 +63,7 @@ ERROR_CODES = {
     "precondition_failed": "`If-Match` names an old version; the body has the current `version`.",
     "precondition_required": 'A product edit needs `If-Match: "<version>"` (or `version` in a form).',
     "stock_below_zero": "The stock change would go below zero; the body has the current `stock`.",
+    "stock_changed": "The stock moved since the count of a `set` (`expected`); the body has the stock.",
     "product_exists": "A product with this id already exists.",
     "upload_key_invalid": "The image key is not under `products/{id}/` for this product.",
     "upload_not_found": "No uploaded object with this key (upload it with the signed form first).",

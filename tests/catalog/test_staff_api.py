@@ -196,15 +196,48 @@ def test_stock_delta_and_set_over_http(api, staff, make_product):
     product = make_product(stock=10)
     url = f"/products/{product.id}/stock"
     assert api.post(url, {"delta": -3}, format="json", **staff).json()["stock"] == 7
-    assert api.post(url, {"set": 40}, format="json", **staff).json()["stock"] == 40
+    assert api.post(url, {"set": 40, "expected": 7}, format="json", **staff).json()["stock"] == 40
     response = api.post(url, {"delta": -41}, format="json", **staff)
     assert response.status_code == 409
     assert (response.json()["code"], response.json()["stock"]) == ("stock_below_zero", 40)
 
 
+def test_a_count_set_after_a_sale_is_refused_with_the_current_stock(api, staff, make_product):
+    """Staff counted 10 on the shelf; an order took 2 meanwhile: setting 12 would undo the sale."""
+    product = make_product(stock=10)
+    url = f"/products/{product.id}/stock"
+    seen = api.get(url, **staff).json()["stock"]
+    assert api.post(url, {"delta": -2}, format="json", **staff).status_code == 200  # the sale
+    response = api.post(url, {"set": seen + 2, "expected": seen}, format="json", **staff)
+    assert response.status_code == 409, response.content
+    assert (response.json()["code"], response.json()["stock"]) == ("stock_changed", 8)
+    assert Product.get(product.id, consistent_read=True).stock == 8
+    again = api.post(url, {"set": 10, "expected": 8}, format="json", **staff)
+    assert (again.status_code, again.json()["stock"]) == (200, 10)
+
+
+def test_a_set_without_the_stock_it_was_counted_against_is_400(api, staff, make_product):
+    product = make_product(stock=10)
+    response = api.post(f"/products/{product.id}/stock", {"set": 40}, format="json", **staff)
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid"
+    assert "expected" in response.json()["errors"]
+    assert Product.get(product.id, consistent_read=True).stock == 10
+
+
 @pytest.mark.parametrize(
     "body",
-    [{"set": -1}, {"set": 2.5}, {"delta": 1.5}, {"delta": "x"}, {"delta": True}, {}, {"delta": 1, "set": 2}],
+    [
+        {"set": -1, "expected": 10},
+        {"set": 2.5, "expected": 10},
+        {"set": 2, "expected": -1},
+        {"delta": 1.5},
+        {"delta": "x"},
+        {"delta": True},
+        {"delta": 1, "expected": 10},
+        {},
+        {"delta": 1, "set": 2, "expected": 10},
+    ],
 )
 def test_stock_rejects_negative_non_integer_or_ambiguous_input(api, staff, make_product, body):
     product = make_product(stock=10)
@@ -383,7 +416,7 @@ def test_each_staff_write_is_one_conditional_dynamodb_write(api, staff, make_pro
         ("post", "/products", {"name": "Budget", "category": "api-budget", "price": "1.00", "stock": 1}, {}),
         ("patch", f"/products/{product.id}", {"name": "Cheap"}, {"HTTP_IF_MATCH": '"1"'}),
         ("post", f"/products/{product.id}/stock", {"delta": -1}, {}),
-        ("post", f"/products/{product.id}/stock", {"set": 5}, {}),
+        ("post", f"/products/{product.id}/stock", {"set": 5, "expected": 9}, {}),
         ("delete", f"/products/{product.id}", None, {}),
     ]
     for method, path, body, headers in writes:

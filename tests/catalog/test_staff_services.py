@@ -101,7 +101,7 @@ def test_stock_delta_and_set(make_product):
     product = make_product(stock=10)
     assert product_stock_change(product_id=product.id, delta=-3).stock == 7
     assert product_stock_change(product_id=product.id, delta=5).stock == 12
-    assert product_stock_change(product_id=product.id, set_to=40).stock == 40
+    assert product_stock_change(product_id=product.id, set_to=40, expected=12).stock == 40
     # Stock is its own counter: it never changes the version a pending edit names.
     assert product_get(product_id=product.id, consistent=True).version == 1
 
@@ -119,7 +119,7 @@ def test_stock_change_of_a_missing_product_creates_nothing():
     with pytest.raises(ProductNotFound):
         product_stock_change(product_id="svc-no-stock", delta=5)
     with pytest.raises(ProductNotFound):
-        product_stock_change(product_id="svc-no-stock", set_to=5)
+        product_stock_change(product_id="svc-no-stock", set_to=5, expected=0)
     with pytest.raises(ProductNotFound):
         product_get(product_id="svc-no-stock", include_archived=True)
 
