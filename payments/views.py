@@ -17,7 +17,8 @@ from cloudcart.openapi import BODY_ERRORS, CSRF_FAILED, errors
 from orders.selectors import order_get_for_owner
 from orders.serializers import OrderSerializer, order_data
 from orders.views import ORDER_ID_PARAMETER
-from payments.services import order_pay, webhook_handle
+from payments.services import order_pay
+from payments.webhooks import webhook_handle
 
 _ORDER = OpenApiResponse(OrderSerializer)
 

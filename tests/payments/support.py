@@ -41,18 +41,31 @@ def intent(base: str, intent_id: str) -> dict:
     return answer.json()
 
 
+def listed(base: str, resource: str) -> list[dict]:
+    """Every object of a kind at localstripe (`payment_intents`, `events`), oldest first, all pages."""
+    found: list[dict] = []
+    params = {"limit": 100}
+    while True:
+        answer = requests.get(f"{base}/v1/{resource}", auth=_SECRET_KEY, params=params, timeout=10)
+        answer.raise_for_status()
+        page = answer.json()
+        found += page["data"]
+        if not page["has_more"] or not page["data"]:
+            return found
+        params["starting_after"] = page["data"][-1]["id"]
+
+
 def intents_of_order(base: str, order_id: str) -> list[dict]:
     """Every PaymentIntent at localstripe whose metadata names `order_id`."""
-    answer = requests.get(f"{base}/v1/payment_intents", auth=_SECRET_KEY, params={"limit": 100}, timeout=10)
-    answer.raise_for_status()
-    found = answer.json()["data"]
-    return [item for item in found if (item.get("metadata") or {}).get("order_id") == order_id]
+    return [
+        item
+        for item in listed(base, "payment_intents")
+        if (item.get("metadata") or {}).get("order_id") == order_id
+    ]
 
 
 def intent_count(base: str) -> int:
-    answer = requests.get(f"{base}/v1/payment_intents", auth=_SECRET_KEY, params={"limit": 100}, timeout=10)
-    answer.raise_for_status()
-    return len(answer.json()["data"])
+    return len(listed(base, "payment_intents"))
 
 
 def authenticate_3ds(base: str, *, intent_id: str, client_secret: str, success: bool) -> dict:

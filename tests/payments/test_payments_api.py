@@ -1,6 +1,8 @@
 """Checkout with Stripe and `POST /orders/{id}/payment`, in process, against localstripe over HTTP."""
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from rest_framework.test import APIClient
@@ -17,6 +19,7 @@ from tests.payments.support import (
     intent,
     intent_count,
     intents_of_order,
+    listed,
 )
 
 ADDRESS = {
@@ -195,19 +198,55 @@ def test_a_retried_checkout_gets_the_same_order_and_the_same_intent(stripe_on, a
     assert intent_count(stripe_on.url) == before + 1  # never a second intent
 
 
-def test_a_cart_checkout_that_loses_cancels_its_orphan_intent(stripe_on, api, make_product):
-    """Two checkouts of one cart: one order; the loser's intent (opened before its transaction)
-    is cancelled, so it cannot be paid."""
-    product = make_product(stock=5)
-    api.post("/cart", {"id": product.id, "qty": 1}, format="json")
-    first = api.post("/checkout", {}, format="json")
-    before = intent_count(stripe_on.url)
+def _checkout_at_once(cart_id: str, count: int) -> list:
+    barrier = threading.Barrier(count)
 
-    second = api.post("/checkout", {}, format="json")
+    def one(_):
+        client = APIClient()
+        client.credentials(HTTP_X_CART_ID=cart_id)
+        barrier.wait(timeout=10)
+        return client.post("/checkout", {}, format="json")
 
-    assert first.status_code == 202
-    assert second.status_code == 409 and second.json()["code"] == "cart_checked_out"
-    assert intent_count(stripe_on.url) == before  # refused before any intent was opened
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def test_concurrent_checkouts_of_one_cart_leave_one_payable_intent(stripe_on, make_product):
+    """Each checkout opens its intent before the transaction that only one of them wins: the
+    losers' intents (orphans: no order names them) are cancelled, so only the order's is payable."""
+    for _ in range(2):
+        product = make_product(stock=5)
+        cart_id = uuid.uuid4().hex
+        owner = APIClient()
+        owner.credentials(HTTP_X_CART_ID=cart_id)
+        assert owner.post("/cart", {"id": product.id, "qty": 1}, format="json").status_code in (200, 201)
+        before = {i["id"] for i in listed(stripe_on.url, "payment_intents")}
+
+        answers = _checkout_at_once(cart_id, 3)
+
+        placed = [a.json()["id"] for a in answers if a.status_code == 202]
+        assert len(placed) == 1, [a.json() for a in answers]
+        assert {a.json()["code"] for a in answers if a.status_code != 202} <= {"cart_checked_out"}
+        stored = Order.get(placed[0], consistent_read=True)
+        opened = [i for i in listed(stripe_on.url, "payment_intents") if i["id"] not in before]
+        for opened_intent in opened:
+            if opened_intent["id"] == stored.payment.intent_id:
+                assert opened_intent["status"] == "requires_payment_method"
+            else:
+                assert opened_intent["status"] == "canceled", opened_intent
+                assert not Order.count(opened_intent["metadata"]["order_id"])
+
+
+def test_with_payments_off_checkout_is_pending_with_no_payment(api, make_product, orders_queue):
+    response = checkout(api, make_product(stock=2))
+
+    assert response.status_code == 202
+    assert (response.json()["status"], response.json()["payment"], response.json()["version"]) == (
+        "PENDING",
+        None,
+        1,
+    )
+    assert orders_queue.order_ids() == [response.json()["id"]]
 
 
 def test_stripe_down_at_checkout_is_503_and_nothing_is_stored(stripe_down, api, make_product):

@@ -9,10 +9,10 @@ from django.core.management import call_command
 
 from catalog.models import Product
 from orders.models import IdempotencyKey, Order
-from payments.services import EVENT_KEY_PREFIX
+from payments.webhooks import EVENT_KEY_PREFIX
 from tests.aws_env import free_port
 from tests.orders.support import wait_final
-from tests.payments.support import CARD_OK, card, intent
+from tests.payments.support import CARD_OK, card, intent, listed
 from tests.processes import CeleryProcess, Gunicorn
 
 STRIPE_ENV = {"PAYMENTS_PROVIDER": "stripe"}
@@ -43,8 +43,7 @@ def _wait(check, *, timeout: float, what: str):
 
 
 def _succeeded_event_id(base: str, intent_id: str) -> str | None:
-    events = requests.get(f"{base}/v1/events", auth=("sk_test_tests", ""), params={"limit": 100}, timeout=10)
-    for event in events.json()["data"]:
+    for event in listed(base, "events"):
         if event["type"] == "payment_intent.succeeded" and event["data"]["object"]["id"] == intent_id:
             return event["id"]
     return None

@@ -6,7 +6,7 @@ import time
 from rest_framework.test import APIClient
 
 from orders.models import IdempotencyKey, Order
-from payments.services import EVENT_KEY_PREFIX
+from payments.webhooks import EVENT_KEY_PREFIX
 from tests.payments.support import CARD_OK, card, confirm_at_stripe, event_for, intent, signed
 
 
