@@ -109,7 +109,8 @@ def is_transient_aws_error(exc: BaseException) -> bool:
 
 
 class AwsCalls(collections.Counter):
-    """API calls made while counting, keyed `service.Operation` (e.g. `dynamodb.UpdateItem`).
+    """API calls made while counting, keyed `service.Operation` (e.g. `dynamodb.UpdateItem`; Stripe's
+    as `stripe.PaymentIntent.create`, counted by payments.stripe_client).
 
     One call is one API operation as the code asked for it: botocore's own retries of that
     operation are not counted again.
@@ -138,6 +139,13 @@ def _count_call(model, **_) -> None:
     calls = _calls_var.get()
     if calls is not None:
         calls[f"{model.service_model.service_name}.{model.name}"] += 1
+
+
+def external_call_count(*, service: str, operation: str) -> None:
+    """Count one call to a service that is not AWS (`stripe`) in the same per-request counter."""
+    calls = _calls_var.get()
+    if calls is not None:
+        calls[f"{service}.{operation}"] += 1
 
 
 def _count_calls_install() -> None:

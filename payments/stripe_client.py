@@ -12,6 +12,7 @@ import logging
 import stripe
 from django.conf import settings
 
+from cloudcart.aws import external_call_count
 from payments.errors import PaymentDeclined, PaymentsUnavailable
 
 logger = logging.getLogger(__name__)
@@ -43,8 +44,16 @@ def is_unavailable(exc: stripe.StripeError) -> bool:
     return (exc.http_status or 0) >= 500
 
 
+def _operation(call) -> str:
+    """`PaymentIntent.create` for `client.v1.payment_intents.create`."""
+    owner = type(getattr(call, "__self__", None)).__name__.removesuffix("Service")
+    return f"{owner}.{getattr(call, '__name__', 'call')}"
+
+
 def stripe_call(call, *args, **kwargs):
-    """`call(*args, **kwargs)` with Stripe's errors mapped (see the module's docstring)."""
+    """`call(*args, **kwargs)` with Stripe's errors mapped (see the module's docstring). Counted
+    as `stripe.<Resource>.<method>` by cloudcart.aws's per-request call counter (`make bench`)."""
+    external_call_count(service="stripe", operation=_operation(call))
     try:
         return call(*args, **kwargs)
     except stripe.CardError as exc:

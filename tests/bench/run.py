@@ -6,7 +6,9 @@ runs each case `--repeats` times with wrk and reports the median and spread of r
 the app's CPU per request (gunicorn's CPU seconds / requests) and the emulator's, and the AWS
 calls per request of each write (the app's `X-AWS-Calls`), with ratios to the constant-JSON
 ceiling and the one-GetItem floor of the same run. Then the worker: orders CONFIRMED per second
-with 1 and 2 processes, and checkout -> final at a fixed offered rate. Then the listings again
+with 1 and 2 processes, and checkout -> final at a fixed offered rate. Then the AWS and Stripe
+calls of a paid order (checkout, payment, the worker's capture; tests/bench/payments_bench.py,
+against a localstripe of its own). Then the listings again
 at 100k products. It prints figures and never fails on them; it writes
 tests/bench/results/run-<time>.json (ignored by git) and touches no tracked file unless asked:
 `--update-docs` (`make bench BENCH_ARGS=--update-docs`) also writes tests/bench/results/latest.json
@@ -180,7 +182,7 @@ def run(opts) -> dict:
     load_before = os.getloadavg()
     aws = LocalAws(moto_port=aws_env.MOTO_PORT, dynamodb_port=aws_env.DYNAMODB_PORT, log_prefix="bench-")
     web = uncached = None
-    rows, throughput, pipeline = [], [], None
+    rows, throughput, pipeline, payments = [], [], None, None
     try:
         print(f"local AWS {aws.env}, tables prefixed {os.environ['TABLE_PREFIX']}", flush=True)
         aws.start()
@@ -242,6 +244,15 @@ def run(opts) -> dict:
                 worker.stop()
             print(f"  {pipeline}", flush=True)
 
+        # Stripe on, in this process: the AWS and Stripe calls of checkout, payment and capture.
+        import django
+
+        django.setup()
+        from tests.bench import payments_bench
+
+        payments = payments_bench.payment_calls(product_id=STOCK_PRODUCT)
+        payments_bench.payment_calls_print(payments)
+
         if opts.big:
             print(f"\nseeding {opts.big} products ...", flush=True)
             seeding["big"] = seed(opts.big)
@@ -278,6 +289,7 @@ def run(opts) -> dict:
         "scale": scale_ratios(rows, opts.big) if opts.big else {},
         "worker_throughput": throughput,
         "checkout_to_final": pipeline,
+        "payment_calls_per_order": payments,
     }
 
 
