@@ -1,9 +1,10 @@
 """What each process may do to each table: explicit DynamoDB action lists, never `grant_*_data`.
 
-`grant_read_write_data` would let the web tier rewrite an order's status or a product's stock;
+`grant_read_write_data` would let the web tier rewrite a product's stock or delete an order;
 these lists say exactly which calls each process makes, so a bug or a compromised web task
-cannot. Staff catalog writes run on a service of their own (the ALB routes them there), so the
-public web tier never needs a product write. TransactWriteItems needs no action of its own: IAM
+cannot (tests/iam/ checks them against the calls the test suite makes). Staff catalog writes
+run on a service of their own (the ALB routes them there), so the public web tier never needs a
+product write. TransactWriteItems needs no action of its own: IAM
 checks each item's Put, Update or ConditionCheck. One limit IAM cannot express: PutItem may
 replace an existing item, so the web tier, which creates orders, could still overwrite one; our
 code only ever puts an order on condition that its id is new.
@@ -40,7 +41,6 @@ STAFF = {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
-        "dynamodb:DescribeTable",
     ),
     "ORDERS_TABLE": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
 }
