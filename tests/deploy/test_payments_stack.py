@@ -114,3 +114,20 @@ def test_only_the_notifier_may_text_customers(stack):
             ]
         else:
             assert sms == [], name
+
+
+def test_beat_runs_the_payments_reconciler_on_workers_that_hold_stripes_keys(stack):
+    """Beat publishes the payments reconciler; the worker runs it with Stripe's keys and puts its
+    metric in the stack's namespace (the AwaitingPaymentStuck alarm's)."""
+    schedule = settings.CELERY_BEAT_SCHEDULE["payments-reconcile"]
+    assert schedule["task"] == "payments.tasks.payments_reconcile"
+    assert schedule["schedule"] == settings.PAYMENTS_RECONCILE_INTERVAL_SECONDS
+    containers = stack.containers()
+    assert "beat" in containers["beat"]["Command"]
+    assert {"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"} <= {
+        s["Name"] for s in containers["worker"]["Secrets"]
+    }
+    puts = [s for s in _statements_of(stack, "worker") if s["Action"] == "cloudwatch:PutMetricData"]
+    assert puts and all(
+        s["Condition"] == {"StringEquals": {"cloudwatch:namespace": "CloudCart/CloudCart"}} for s in puts
+    )
