@@ -36,7 +36,13 @@ def user_from_access_token(token: str) -> CognitoUser:
     groups = claims.get("cognito:groups") or []
     if not isinstance(groups, list):
         groups = []
-    return CognitoUser(id=claims["sub"], groups=[g for g in groups if isinstance(g, str)], access_token=token)
+    username = claims.get("username") if isinstance(claims.get("username"), str) else ""
+    return CognitoUser(
+        id=claims["sub"],
+        groups=[g for g in groups if isinstance(g, str)],
+        access_token=token,
+        username=username,
+    )
 
 
 class CognitoAccessTokenAuthentication(BaseAuthentication):

@@ -4,6 +4,9 @@ Both permissions include the default browser-CSRF check (cloudcart.csrf), so a v
 `permission_classes = [IsStaff]` keeps it.
 """
 
+from rest_framework.permissions import SAFE_METHODS
+
+from accounts.staff_check import staff_still_member
 from cloudcart.csrf import BrowserWritesNeedCsrf
 
 
@@ -27,9 +30,18 @@ class IsSignedIn(BrowserWritesNeedCsrf):
 
 class IsStaff(BrowserWritesNeedCsrf):
     """Staff only: anonymous callers get 401 `not_authenticated` (+ `WWW-Authenticate: Bearer`),
-    signed-in customers 403 `permission_denied`."""
+    signed-in customers 403 `permission_denied`.
+
+    A write also needs the caller to be in the staff group at Cognito now, not only in their
+    token (checked at most every STAFF_RECHECK_SECONDS: accounts/staff_check.py), so a removal
+    from the group stops staff writes within that bound.
+    """
 
     message = "Only staff may do this."
 
     def has_permission(self, request, view) -> bool:
-        return super().has_permission(request, view) and request_is_staff(request)
+        if not (super().has_permission(request, view) and request_is_staff(request)):
+            return False
+        if request.method in SAFE_METHODS:
+            return True
+        return staff_still_member(username=request.user.username)

@@ -12,8 +12,10 @@ class CognitoUser:
     is_authenticated = True
     is_anonymous = False
 
-    def __init__(self, *, id: str, groups=(), access_token: str = "") -> None:  # noqa: A002
+    def __init__(self, *, id: str, groups=(), access_token: str = "", username: str = "") -> None:  # noqa: A002
         self.id = id
+        # The pool's username (Cognito's admin calls take it); the `sub` where the token has none.
+        self.username = username or id
         self.groups = frozenset(groups)
         # The raw token, for the Cognito calls made on the caller's behalf (GetUser, sign-out).
         self.access_token = access_token

@@ -332,6 +332,10 @@ LOGIN_LOCK_MAX_SECONDS = env.int("LOGIN_LOCK_MAX_SECONDS", default=3600)
 # The sign-in guard forgets an account's (or address's) failures after this many seconds without
 # a sign-in attempt; keep it above LOGIN_LOCK_MAX_SECONDS.
 LOGIN_FAILURE_MEMORY_SECONDS = env.int("LOGIN_FAILURE_MEMORY_SECONDS", default=86400)
+# A staff write re-checks the caller's `staff` group at Cognito when the last check of that
+# caller (per process) is older than this, in seconds: removal from the group stops staff writes
+# within this bound (the access token itself lists groups for up to an hour).
+STAFF_RECHECK_SECONDS = env.int("STAFF_RECHECK_SECONDS", default=60)
 # `make run` signs these two up (the second in the staff group) and prints them; production
 # never runs that command. Local defaults only: they satisfy the pool's password policy.
 DEMO_CUSTOMER_EMAIL = env.str("DEMO_CUSTOMER_EMAIL", default="customer@example.com")

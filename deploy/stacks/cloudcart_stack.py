@@ -305,6 +305,10 @@ class CloudCartStack(Stack):
         staff_role = staff.task_definition.task_role
         tables_grant(staff_role, tables=by_setting, actions=access.STAFF)
         images.grant_upload_and_verify(staff_role)
+        # Staff writes re-check the caller's group at Cognito (accounts/staff_check.py), so a
+        # removal from `staff` takes effect within STAFF_RECHECK_SECONDS, not when the token ends.
+        for role in (web_role, staff_role):
+            accounts.user_pool.grant(role, "cognito-idp:AdminListGroupsForUser")
         # Refunds (the ALB sends them to staff too) move the order on and enqueue its notifications.
         notifications.queue.grant_send_messages(staff_role)
         # The worker applies stock and order status; it consumes the queue and re-publishes

@@ -468,6 +468,7 @@ def test_staff_role_writes_products_image_objects_and_refunds_and_nothing_else(s
         _table_id(stack, "ORDERS_TABLE"),
         bucket_id,
         notifications_queue,
+        *stack.of_type("AWS::Cognito::UserPool"),  # the staff group's re-check (test_accounts_stack)
     )
     resources = [s["Resource"] for s in staff]
     for resource in resources:
