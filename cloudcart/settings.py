@@ -478,6 +478,11 @@ SHOP_NAME = env.str("SHOP_NAME", default="CloudCart")
 SES_CONFIGURATION_SET = env.str("SES_CONFIGURATION_SET", default="")
 # The queues a worker process consumes: "orders", "notifications" or both (the default, local).
 WORKER_QUEUES = env.list("WORKER_QUEUES", default=["orders", "notifications"])
+# The worker's pool: "threads" (one process; its tasks spend their time waiting on AWS, so
+# threads overlap the waits at a fraction of prefork's CPU and memory), "prefork" or "solo".
+WORKER_POOL = env.str("WORKER_POOL", default="threads")
+# Tasks one worker process runs at once (threads; processes with prefork).
+WORKER_CONCURRENCY = env.int("WORKER_CONCURRENCY", default=16)
 
 # --- Back office: the order ledger's projector (backoffice/) -------------------------------
 # The projector consumes the order events topic through its own queue (subscribed with raw
@@ -554,6 +559,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 # a prefetched message waits invisible, so prefetch x time limit should stay near the visibility
 # timeout (a later redelivery is harmless: processing is idempotent).
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
+CELERY_WORKER_POOL = WORKER_POOL
+CELERY_WORKER_CONCURRENCY = WORKER_CONCURRENCY
 # SQS has no broadcast for remote control or events; the worker needs neither.
 CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_WORKER_SEND_TASK_EVENTS = False

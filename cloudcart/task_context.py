@@ -1,7 +1,8 @@
 """The request id rides in every Celery message's headers; the worker's log lines carry it.
 
 Connected once per process in CloudCartConfig.ready(), so both the web (publisher) and the
-worker (consumer) have it. The worker also keeps Django's JSON logging instead of Celery's own.
+worker (consumer) have it. The worker also keeps Django's JSON logging instead of Celery's own,
+and builds its AWS clients before its pool starts.
 """
 
 import logging.config
@@ -32,6 +33,15 @@ def request_id_from_headers(task=None, **kwargs) -> None:
 @signals.task_postrun.connect
 def request_id_clear(**kwargs) -> None:
     request_id_var.set(None)
+
+
+@signals.worker_init.connect
+def clients_warm(**kwargs) -> None:
+    """The AWS clients are built before the pool's threads (or forked processes) start: see
+    cloudcart.aws.clients_warm."""
+    from cloudcart import aws
+
+    aws.clients_warm()
 
 
 @signals.setup_logging.connect

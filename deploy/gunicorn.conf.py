@@ -44,3 +44,10 @@ logger_class = "cloudcart.logs.GunicornJSONLogger"
 from cloudcart.gunicorn_errors import install as _json_error_pages  # noqa: E402
 
 _json_error_pages()
+
+
+def post_worker_init(worker) -> None:
+    """Each worker builds its AWS clients before its threads serve (cloudcart.aws.clients_warm)."""
+    from cloudcart import aws
+
+    aws.clients_warm()

@@ -200,14 +200,31 @@ class CeleryProcess:
     """A real `celery -A cloudcart worker|beat` process (never eager mode), ready when this returns."""
 
     def __init__(
-        self, kind: str = "worker", *, concurrency: int = 2, env: dict | None = None, name: str = "worker"
+        self,
+        kind: str = "worker",
+        *,
+        concurrency: int | None = None,
+        pool: str | None = None,
+        queues: str | None = None,
+        env: dict | None = None,
+        name: str = "worker",
     ) -> None:
+        """A worker runs the pool and concurrency of the settings (WORKER_POOL, WORKER_CONCURRENCY)
+        unless given, and consumes WORKER_QUEUES (`queues`: "orders", "notifications" or both,
+        comma-separated; default both)."""
         self.log_path = ROOT / "tests" / "artifacts" / "logs" / f"{name}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         args = [sys.executable, "-m", "celery", "-A", "cloudcart", kind, "--loglevel", "INFO"]
+        env = dict(env or {})
         if kind == "worker":
-            args += ["--pool", "prefork", "--concurrency", str(concurrency)]
+            # Through the settings, as on AWS: celery's `--pool prefork` yields to a configured pool.
+            if pool:
+                env["WORKER_POOL"] = pool
+            if concurrency:
+                env["WORKER_CONCURRENCY"] = str(concurrency)
+            if queues:
+                env["WORKER_QUEUES"] = queues
             args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
             ready = "ready."
         else:

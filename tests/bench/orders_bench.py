@@ -10,6 +10,7 @@ from datetime import datetime
 import boto3
 import requests
 
+from tests.bench.measure import cpu_seconds
 from tests.processes import CeleryProcess
 
 
@@ -25,19 +26,25 @@ def _sqs():
     )
 
 
-def _queue_url() -> str:
-    name = f"{os.environ.get('QUEUE_PREFIX') or os.environ['TABLE_PREFIX']}orders"
+def _queue_url(kind: str = "orders") -> str:
+    name = f"{os.environ.get('QUEUE_PREFIX') or os.environ['TABLE_PREFIX']}{kind}"
     return _sqs().get_queue_url(QueueName=name)["QueueUrl"]
 
 
-def queue_depth() -> int:
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    attributes = _sqs().get_queue_attributes(QueueUrl=_queue_url(), AttributeNames=names)["Attributes"]
-    return sum(int(attributes[name]) for name in names)
+def queue_depth(kind: str = "orders") -> int:
+    """Messages waiting, in flight and delayed (a retry's countdown) on the `kind` queue."""
+    names = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    ]
+    attributes = _sqs().get_queue_attributes(QueueUrl=_queue_url(kind), AttributeNames=names)["Attributes"]
+    return sum(int(attributes.get(name, 0)) for name in names)
 
 
 def queue_purge() -> None:
-    _sqs().purge_queue(QueueUrl=_queue_url())
+    for kind in ("orders", "notifications"):
+        _sqs().purge_queue(QueueUrl=_queue_url(kind))
 
 
 def orders_with_status(status: str) -> int:
@@ -90,12 +97,21 @@ def _at(value: str) -> float:
 
 
 def checkout_to_final(
-    base_url: str, *, rate: float, seconds: float, body: dict, timeout: float = 180.0
+    base_url: str,
+    *,
+    rate: float,
+    seconds: float,
+    body: dict,
+    timeout: float = 180.0,
+    cpu_pids: list[int] | None = None,
 ) -> dict:
     """`rate` checkouts per second for `seconds` (open loop: on schedule whatever the answers'
     speed), then each accepted order's time from the request's send to its final status (the
-    order's own history; one machine, one clock)."""
+    order's own history; one machine, one clock). With `cpu_pids` (the worker and the notifier),
+    also their CPU per order from the first send until every notification has gone out."""
     local = threading.local()
+    cpu_before = cpu_seconds(cpu_pids or [])
+    load = os.getloadavg()[0]
 
     def send(scheduled: float) -> tuple[float, str | None]:
         session = getattr(local, "session", None) or requests.Session()
@@ -132,6 +148,9 @@ def checkout_to_final(
         if pending:
             time.sleep(0.5)
     latencies.sort()
+    while cpu_pids and time.monotonic() < deadline and queue_depth("notifications"):
+        time.sleep(0.5)
+    cpu = cpu_seconds(cpu_pids or []) - cpu_before
 
     def pct(q: float) -> float | None:
         return (
@@ -153,4 +172,6 @@ def checkout_to_final(
         "to_final_p99_ms": pct(0.99),
         "to_final_max_ms": round(1000 * latencies[-1], 1) if latencies else None,
         "to_final_mean_ms": round(1000 * statistics.mean(latencies), 1) if latencies else None,
+        "worker_cpu_ms_per_order": round(1000 * cpu / len(accepted), 1) if cpu_pids and accepted else None,
+        "load_average_1m": round(load, 2),
     }

@@ -65,17 +65,20 @@ def summary_lines(report: dict) -> list[str]:
         )
     for run in report.get("worker_throughput", []):
         lines.append(
-            f"- Worker throughput, {run['worker_processes']} process(es): "
-            f"{run['confirmed_per_second']} orders CONFIRMED/s ({run['confirmed']} in {run['seconds']} s, "
-            f"backlog {run['backlog_at_start']})."
+            f"- Backlog of {run['orders']:,} orders drained by a worker + a notifier ({run['pool']} x "
+            f"{run['concurrency']}): {run['confirmed_per_second']} orders CONFIRMED/s (goal >= 60), "
+            f"all notified after {run['all_notified_seconds']} s; worker CPU {run['cpu_ms_per_order']} ms "
+            f"per order incl. notifications (goal <= 15); load {run['load_average_1m']}."
         )
     pipeline = report.get("checkout_to_final")
     if pipeline:
         lines.append(
             f"- Checkout -> final at {pipeline['offered_per_second']}/s offered "
-            f"({pipeline['sent_per_second']}/s sent) for {pipeline['seconds']} s, 2 worker processes: "
+            f"({pipeline['sent_per_second']}/s sent) for {pipeline['seconds']} s, a worker + a notifier: "
             f"p50 {pipeline['to_final_p50_ms']} ms, "
-            f"p99 {pipeline['to_final_p99_ms']} ms, max {pipeline['to_final_max_ms']} ms; "
+            f"p99 {pipeline['to_final_p99_ms']} ms (goal <= 1,000), max {pipeline['to_final_max_ms']} ms; "
+            f"worker CPU {pipeline.get('worker_cpu_ms_per_order')} ms/order; "
+            f"load {pipeline.get('load_average_1m')}; "
             f"{pipeline['accepted']}/{pipeline['orders']} accepted, final {pipeline['final']}, "
             f"{pipeline['not_final_after_timeout']} not final in time, queue depth after "
             f"{pipeline['queue_depth_after']}."

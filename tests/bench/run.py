@@ -46,7 +46,7 @@ os.environ["THROTTLE_GUEST_CHECKOUT_RATE"] = "100000000/min"
 
 import requests  # noqa: E402
 
-from tests.bench import orders_bench, report  # noqa: E402
+from tests.bench import orders_bench, report, worker_bench  # noqa: E402
 from tests.bench.measure import Case, measure  # noqa: E402
 from tests.processes import ROOT, CeleryProcess, Gunicorn, LocalAws  # noqa: E402
 
@@ -175,6 +175,9 @@ def git_commit() -> str:
     return out.stdout.strip() or "unknown"
 
 
+SECTIONS = ("cases", "worker", "pipeline", "payments", "big")
+
+
 def run(opts) -> dict:
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: `make bench` installs it (apt-get install wrk).")
@@ -183,6 +186,7 @@ def run(opts) -> dict:
     aws = LocalAws(moto_port=aws_env.MOTO_PORT, dynamodb_port=aws_env.DYNAMODB_PORT, log_prefix="bench-")
     web = uncached = None
     rows, throughput, pipeline, payments = [], [], None, None
+    sections = set(opts.only or SECTIONS)
     try:
         print(f"local AWS {aws.env}, tables prefixed {os.environ['TABLE_PREFIX']}", flush=True)
         aws.start()
@@ -217,43 +221,55 @@ def run(opts) -> dict:
                 flush=True,
             )
 
-        print(f"\n{SMALL_CATALOG} products, {opts.repeats} x {opts.seconds} s per case:", flush=True)
-        for case in cases(web.url):
-            one(case, SMALL_CATALOG)
+        if "cases" in sections:
+            print(f"\n{SMALL_CATALOG} products, {opts.repeats} x {opts.seconds} s per case:", flush=True)
+            for case in cases(web.url):
+                if not opts.case or any(part in case.name for part in opts.case):
+                    one(case, SMALL_CATALOG)
+            orders_bench.queue_purge()  # the checkout case's backlog: the worker section makes its own
 
-        # The checkout case left a backlog of PENDING orders on the queue (no worker ran).
-        for processes in (1, 2):
-            print(f"\nworker with {processes} process(es) draining the backlog ...", flush=True)
-            throughput.append(
-                orders_bench.worker_throughput(processes=processes, orders=opts.throughput_orders)
-            )
-            print(f"  {throughput[-1]}", flush=True)
-        orders_bench.queue_purge()
+        if "worker" in sections:
+            for pool, concurrency in opts.worker_pools:
+                print(f"\nworker + notifier ({pool} x {concurrency}) draining a backlog", flush=True)
+                for _ in range(opts.repeats):
+                    throughput.append(
+                        worker_bench.worker_drain(
+                            orders=opts.throughput_orders,
+                            product_id=STOCK_PRODUCT,
+                            pool=pool,
+                            concurrency=concurrency,
+                        )
+                    )
+                    print(f"  {throughput[-1]}", flush=True)
 
-        if opts.rate:
-            print(f"\ncheckout -> final at {opts.rate}/s for {opts.rate_seconds} s, 2 worker processes ...")
-            worker = CeleryProcess("worker", concurrency=2, name="bench-pipeline-worker")
+        if opts.rate and "pipeline" in sections:
+            print(f"\ncheckout -> final at {opts.rate}/s for {opts.rate_seconds} s, worker + notifier ...")
+            worker = CeleryProcess("worker", queues="orders", name="bench-pipeline-worker")
+            notifier = CeleryProcess("worker", queues="notifications", name="bench-pipeline-notifier")
             try:
                 pipeline = orders_bench.checkout_to_final(
                     web.url,
                     rate=opts.rate,
                     seconds=opts.rate_seconds,
                     body={"items": [{"id": STOCK_PRODUCT, "qty": 1}]},
+                    cpu_pids=[worker.process.pid, notifier.process.pid],
                 )
             finally:
+                notifier.stop()
                 worker.stop()
             print(f"  {pipeline}", flush=True)
 
-        # Stripe on, in this process: the AWS and Stripe calls of checkout, payment and capture.
-        import django
+        if "payments" in sections:
+            # Stripe on, in this process: the AWS and Stripe calls of checkout, payment and capture.
+            import django
 
-        django.setup()
-        from tests.bench import payments_bench
+            django.setup()
+            from tests.bench import payments_bench
 
-        payments = payments_bench.payment_calls(product_id=STOCK_PRODUCT)
-        payments_bench.payment_calls_print(payments)
+            payments = payments_bench.payment_calls(product_id=STOCK_PRODUCT)
+            payments_bench.payment_calls_print(payments)
 
-        if opts.big:
+        if opts.big and "big" in sections:
             print(f"\nseeding {opts.big} products ...", flush=True)
             seeding["big"] = seed(opts.big)
             print(f"  {seeding['big']}", flush=True)
@@ -293,6 +309,11 @@ def run(opts) -> dict:
     }
 
 
+def _pool(value: str) -> tuple[str, int]:
+    pool, _, concurrency = value.partition(":")
+    return pool, int(concurrency or 16)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per run")
@@ -305,7 +326,16 @@ def main(argv=None) -> None:
         "--rate", type=float, default=50, help="checkouts/s offered for checkout -> final (0: skip)"
     )
     parser.add_argument("--rate-seconds", type=int, default=60)
-    parser.add_argument("--throughput-orders", type=int, default=200, help="orders timed per worker size")
+    parser.add_argument("--throughput-orders", type=int, default=1000, help="backlog per worker run")
+    parser.add_argument(
+        "--worker-pool",
+        dest="worker_pools",
+        action="append",
+        type=_pool,
+        help="POOL:CONCURRENCY of the worker runs, repeatable (default: threads:16)",
+    )
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
+    parser.add_argument("--case", action="append", help="only the cases whose name contains this")
     parser.add_argument("--quick", action="store_true", help="a short run to check the bench itself")
     parser.add_argument(
         "--update-docs",
@@ -313,9 +343,10 @@ def main(argv=None) -> None:
         help="also write tests/bench/results/latest.json and the table in docs/performance.md",
     )
     opts = parser.parse_args(argv)
+    opts.worker_pools = opts.worker_pools or [("threads", 16)]
     if opts.quick:
         opts.seconds, opts.warmup, opts.repeats = 3, 1, 1
-        opts.big, opts.rate_seconds, opts.throughput_orders = min(opts.big, 5_000), 10, 60
+        opts.big, opts.rate_seconds, opts.throughput_orders = min(opts.big, 5_000), 10, 100
 
     result = run(opts)
     print("\n" + report.header_line(result) + "\n")
