@@ -1,8 +1,9 @@
 """Cart reads: a cart's live lines, and the cart priced from the catalog.
 
-Pricing reads the catalog with eventually consistent batch reads (half the cost of consistent
-ones; a price may lag a catalog change by about a second). The cart's prices are information
-only: checkout re-prices every line with consistent reads and checks the client's total.
+Pricing reads the catalog through its bounded-stale cache (catalog.selectors.products_get_cached:
+a price may lag a catalog change by CATALOG_CACHE_SECONDS, as the catalog pages do; the misses in
+one eventually consistent batch read). The cart's prices are information only: checkout re-prices
+every line with consistent reads and checks the client's total.
 """
 
 import time
@@ -11,11 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from cart.store import CartState, cart_item_read
-from catalog.selectors import products_get_many
-
-# A cart's answer needs only these of each product: reading (and parsing) only them is most of
-# the CPU an add costs, once a cart has a few lines.
-PRICING_ATTRIBUTES = ["id", "name", "price_cents", "archived"]
+from catalog.selectors import products_get_cached
 
 
 @dataclass(frozen=True)
@@ -61,13 +58,14 @@ def cart_lines_get(*, cart_id: str | None) -> dict[str, int]:
 
 
 def cart_price(*, cart_id: str | None, lines: dict[str, int], known: dict | None = None) -> PricedCart:
-    """Price `lines` (in product id order) from the catalog: one batch read of the products not `known`."""
+    """Price `lines` (in product id order) from the catalog's cache: at most one batch read, of the
+    products neither `known` nor cached."""
     known = known or {}
     wanted = sorted(lines)
     products = dict(known)
     missing = [product_id for product_id in wanted if product_id not in known]
     if missing:
-        products.update(products_get_many(product_ids=missing, attributes=PRICING_ATTRIBUTES))
+        products.update(products_get_cached(product_ids=missing))
     items = []
     subtotal = 0
     for product_id in wanted:

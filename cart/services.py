@@ -13,8 +13,11 @@ condition fails, DynamoDB hands back the item as it was (ALL_OLD) and the servic
 a missing or expired cart is (re)created by a second conditional UpdateItem, otherwise the
 error names the rule broken, or the write is tried again when the cart merely changed meanwhile.
 
-Calls per add on the common path: product read (stock, 404) + the UpdateItem + one batch read to
-price the other lines = 3 (2 when the cart has only this line).
+The product (its stock for the soft check, 404) and the prices of the answer come from the
+catalog's bounded-stale cache (`products_get_cached`, CATALOG_CACHE_SECONDS, as the catalog pages):
+checkout is the authority on stock and price, with consistent reads. So an add to an existing
+cart of products this process has priced within the bound is ONE DynamoDB call, the UpdateItem
+(+1 batch read for the products it has not, +1 UpdateItem to start a missing cart).
 """
 
 import logging
@@ -34,7 +37,8 @@ from cart.store import (
     cart_item_update,
     cart_state,
 )
-from catalog.selectors import product_get
+from catalog.errors import ProductNotFound
+from catalog.selectors import products_get_cached
 from cloudcart.errors import ServiceUnavailable
 from cloudcart.throttling import WriteLimit, throttle_stale_attributes
 
@@ -196,7 +200,9 @@ def _cart_create(*, cart_id: str, throttle: WriteLimit | None, product_id: str, 
 def _line_write(
     *, cart_id: str, product_id: str, qty: int, add: bool, throttle: WriteLimit | None
 ) -> PricedCart:
-    product = product_get(product_id=product_id, consistent=True)
+    product = products_get_cached(product_ids=[product_id]).get(product_id)
+    if product is None:
+        raise ProductNotFound()
     stock = int(product.stock)
     _line_check(qty=qty, stock=stock)
     state = _cart_write(

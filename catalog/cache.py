@@ -1,7 +1,8 @@
 """The bounded-staleness, per-process cache of catalog GET answers (rendered JSON + ETag).
 
-Only the three public catalog GET views use it (see catalog/views.py). `catalog.selectors` is
-never cached: cart pricing and checkout call the selectors and so always see the current catalog.
+The three public catalog GET views use it (see catalog/views.py). Cart answers price their lines
+from its product records (`catalog_records_cached`, the same bound and stale-if-error); checkout
+never uses it: it prices and checks stock with consistent reads.
 
 - Fresh: an answer is served at most `CATALOG_CACHE_SECONDS` after the DynamoDB read that made it
   began; 0 turns the cache off. A hot answer past half its life is re-read in the background
@@ -201,8 +202,58 @@ class _CatalogCache:
             logger.warning("Background refresh of %s failed: %s", key, flight.error)
 
 
+class _RecordCache:
+    """Records by key (product id -> Product), each served at most the bound after the read that
+    loaded it began; a read's transient failure falls back to copies within their grace. Misses
+    are loaded together (one batch read). Records are shared between threads: read-only."""
+
+    def __init__(self, *, ttl: float, grace: float, maxsize: int) -> None:
+        self.ttl = ttl
+        self.keep = ttl + grace
+        self.maxsize = maxsize
+        self.lock = threading.Lock()
+        self.entries: dict = {}  # key -> (monotonic time its read began, record), oldest first
+
+    def get_many(self, keys: list, load: Callable[[list], dict]) -> dict:
+        now = time.monotonic()
+        found, missing = {}, []
+        for key in keys:
+            entry = self.entries.get(key)
+            if entry is not None and now - entry[0] < self.ttl:
+                found[key] = entry[1]
+            else:
+                missing.append(key)
+        if not missing:
+            return found
+        started = time.monotonic()
+        try:
+            loaded = load(missing)
+        except Exception as exc:
+            if not (is_transient_aws_error(exc) or isinstance(exc, ServiceUnavailable)):
+                raise
+            stale = {key: entry[1] for key in missing if (entry := self._kept(key, now)) is not None}
+            if len(stale) < len(missing):
+                raise _Unavailable() from exc
+            return {**found, **stale}
+        with self.lock:
+            for key, record in loaded.items():
+                self.entries.pop(key, None)  # re-inserted last: the dict stays in load order
+                self.entries[key] = (started, record)
+            while self.entries:
+                key, (loaded_at, _) = next(iter(self.entries.items()))
+                if len(self.entries) <= self.maxsize and time.monotonic() - loaded_at < self.keep:
+                    break
+                del self.entries[key]
+        return {**found, **loaded}
+
+    def _kept(self, key, now: float):
+        entry = self.entries.get(key)
+        return entry if entry is not None and now - entry[0] < self.keep else None
+
+
 _lock = threading.Lock()
 _cache: _CatalogCache | None = None
+_records: _RecordCache | None = None
 _executor: ThreadPoolExecutor | None = None
 
 
@@ -236,10 +287,10 @@ def _current_cache() -> _CatalogCache | None:
 @receiver(setting_changed)
 def _reset_on_setting_change(*, setting, **kwargs):
     """Tests change the bound with override_settings: start from an empty cache with the new TTL."""
-    global _cache
+    global _cache, _records
     if setting.startswith("CATALOG_"):
         with _lock:
-            _cache = None
+            _cache = _records = None
 
 
 def catalog_json_cached(*, key, load: Callable[[], object]) -> CachedJSON:
@@ -250,3 +301,24 @@ def catalog_json_cached(*, key, load: Callable[[], object]) -> CachedJSON:
     if cache is None:
         return json_loaded(load)
     return cache(key, load)
+
+
+def catalog_records_cached(*, keys: list, load: Callable[[list], dict]) -> dict:
+    """Records by key: cached ones read less than the bound ago, the others loaded now by ONE call
+    of `load(missing keys) -> {key: record}` (keys it leaves out are not cached: a product
+    created meanwhile shows at once). If that load fails because AWS is unavailable, copies within
+    their grace answer; without one, 503. With the cache off, every call loads."""
+    global _records
+    if settings.CATALOG_CACHE_SECONDS <= 0:
+        return load(list(keys)) if keys else {}
+    records = _records
+    if records is None:
+        with _lock:
+            if _records is None:
+                _records = _RecordCache(
+                    ttl=settings.CATALOG_CACHE_SECONDS,
+                    grace=settings.CATALOG_STALE_IF_ERROR_SECONDS,
+                    maxsize=settings.CATALOG_CACHE_MAX_ENTRIES,
+                )
+            records = _records
+    return records.get_many(list(dict.fromkeys(keys)), load)

@@ -9,6 +9,7 @@ import logging
 import random
 import time
 
+from catalog.cache import catalog_records_cached
 from catalog.errors import ProductNotFound
 from catalog.models import Product
 from cloudcart.errors import ServiceUnavailable
@@ -37,6 +38,22 @@ def product_get(*, product_id: str, consistent: bool = False, include_archived: 
     if product.archived and not include_archived:
         raise ProductNotFound()
     return product
+
+
+# What a cart answer needs of a product: its price and name, its stock (the add's soft check).
+CACHED_ATTRIBUTES = ["id", "name", "price_cents", "stock", "archived"]
+
+
+def products_get_cached(*, product_ids: list[str]) -> dict[str, Product]:
+    """Products by id (archived ones left out) from the process's bounded-stale cache: at most
+    CATALOG_CACHE_SECONDS old, as the catalog pages (catalog/cache.py); the misses in one
+    BatchGetItem. For answers that may lag the catalog that long (a cart's prices); never for
+    checkout, which prices and takes stock from consistent reads. Only CACHED_ATTRIBUTES are set,
+    and the products are shared between threads: read them, never change or save them."""
+    return catalog_records_cached(
+        keys=product_ids,
+        load=lambda missing: products_get_many(product_ids=missing, attributes=CACHED_ATTRIBUTES),
+    )
 
 
 def products_get_many(

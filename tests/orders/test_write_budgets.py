@@ -20,6 +20,13 @@ def aws_calls(response) -> dict[str, int]:
 
 
 @pytest.fixture
+def catalog_cache_on(settings):
+    """Cart answers price from the catalog's bounded-stale cache, as in production (the tests'
+    default turns it off); an empty cache to start with."""
+    settings.CATALOG_CACHE_SECONDS = 5
+
+
+@pytest.fixture
 def cart(api, make_product):
     """A client whose cart already holds two lines."""
     cart_id = uuid.uuid4().hex
@@ -39,20 +46,41 @@ def test_throttles_are_on_in_these_tests():
     assert settings.THROTTLE_RATES["cart_write"] and settings.THROTTLE_RATES["checkout"]
 
 
-def test_adding_to_an_existing_line_is_at_most_three_dynamodb_calls(api, cart):
+def test_adding_to_an_existing_line_is_one_dynamodb_call(api, catalog_cache_on, cart):
     cart_id, products = cart
     response = api.post("/cart", {"id": products[0].id, "qty": 2}, format="json", HTTP_X_CART_ID=cart_id)
     assert response.status_code == 200
     assert {item["id"]: item["qty"] for item in response.json()["items"]}[products[0].id] == 3
-    assert aws_calls(response)["dynamodb"] <= 3
+    assert aws_calls(response) == {"dynamodb": 1}
 
 
-def test_adding_a_new_line_is_at_most_three_dynamodb_calls(api, cart, make_product):
+def test_adding_a_new_line_of_a_product_priced_before_is_one_dynamodb_call(
+    api, catalog_cache_on, cart, make_product
+):
+    cart_id, _products = cart
+    newcomer = make_product(price_cents=250)
+    api.post("/cart", {"id": newcomer.id, "qty": 1}, format="json", HTTP_X_CART_ID=uuid.uuid4().hex)
+    response = api.post("/cart", {"id": newcomer.id, "qty": 1}, format="json", HTTP_X_CART_ID=cart_id)
+    assert response.status_code == 200
+    assert len(response.json()["items"]) == 3
+    assert {item["id"]: item["unit_price"] for item in response.json()["items"]}[newcomer.id] == "2.50"
+    assert aws_calls(response) == {"dynamodb": 1}
+
+
+def test_adding_a_product_this_process_has_not_priced_reads_it_once(
+    api, catalog_cache_on, cart, make_product
+):
     cart_id, _products = cart
     newcomer = make_product()
     response = api.post("/cart", {"id": newcomer.id, "qty": 1}, format="json", HTTP_X_CART_ID=cart_id)
     assert response.status_code == 200
-    assert len(response.json()["items"]) == 3
+    assert aws_calls(response) == {"dynamodb": 2}  # the product's read, the cart's UpdateItem
+
+
+def test_without_the_catalog_cache_an_add_is_at_most_three_dynamodb_calls(api, cart):
+    cart_id, products = cart
+    response = api.post("/cart", {"id": products[0].id, "qty": 2}, format="json", HTTP_X_CART_ID=cart_id)
+    assert response.status_code == 200
     assert aws_calls(response)["dynamodb"] <= 3
 
 
