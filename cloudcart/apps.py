@@ -13,3 +13,7 @@ class CloudCartConfig(AppConfig):
 
         # A worker must outlive an SQS outage (kombu 5.7.0 bug, see cloudcart/kombu_sqs.py).
         kombu_sqs.install()
+        # Before the WSGI handler reads MIDDLEWARE: the Django instrumentation adds its own first.
+        from cloudcart.tracing import tracing_install
+
+        tracing_install()

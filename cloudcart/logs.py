@@ -9,6 +9,8 @@ import uuid
 from gunicorn.glogging import Logger as GunicornLogger
 from pythonjsonlogger.json import JsonFormatter
 
+from cloudcart.tracing import current_ids
+
 # The id of the request (or the task's originating request) this thread/task is working for.
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -34,14 +36,25 @@ def short_hash(value: str) -> str:
 
 
 class RequestIdFilter(logging.Filter):
-    """Puts the current request id on every record (None outside a request or task)."""
+    """Puts the current request id, trace id and span id on every record (None outside a request
+    or task; a record that brings its own keeps them)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
             # django.request logs a failed request after the middleware is done: ask the request.
             request = getattr(record, "request", None)
             record.request_id = request_id_var.get() or getattr(request, "request_id", None)
+        if not getattr(record, "trace_id", None):
+            record.trace_id, record.span_id = current_ids()
         return True
+
+
+def ids_from_traceresponse(value: str | None) -> tuple[str | None, str | None]:
+    """(trace id, span id) from a `traceresponse: 00-<32 hex>-<16 hex>-<2 hex>` header."""
+    parts = (value or "").split("-")
+    if len(parts) == 4 and len(parts[1]) == 32 and len(parts[2]) == 16:
+        return parts[1], parts[2]
+    return None, None
 
 
 def json_formatter() -> JsonFormatter:
@@ -74,6 +87,14 @@ class GunicornJSONLogger(GunicornLogger):
                 "remote_addr": environ.get("REMOTE_ADDR"),
                 "user_agent": environ.get("HTTP_USER_AGENT"),
                 "request_id": headers.get(REQUEST_ID_HEADER.lower()),
+                # The request's span (Django's middleware) has ended by now: its ids ride back here.
+                **dict(
+                    zip(
+                        ("trace_id", "span_id"),
+                        ids_from_traceresponse(headers.get("traceresponse")),
+                        strict=True,
+                    )
+                ),
                 # Present only with AWS_CALL_COUNTING (cloudcart.middleware.AwsCallCountMiddleware).
                 "aws_calls": headers.get("x-aws-calls"),
             },

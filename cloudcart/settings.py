@@ -591,6 +591,20 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Tracing (OpenTelemetry, cloudcart/tracing.py) -------------------------------------------
+# Off: no tracer at all (the bench's baseline for the tracing overhead). On: spans with ids in
+# every log line and in the messages' headers, recorded only when exported (below).
+TRACING_ENABLED = env.bool("TRACING_ENABLED", default=True)
+# Where spans go (OTLP over HTTP, e.g. the ADOT collector beside the task: http://localhost:4318);
+# empty: nowhere. The SDK reads its other OTEL_EXPORTER_OTLP_* and OTEL_TRACES_SAMPLER variables itself.
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+# This process's name in traces: the stack sets one per service, the Procfile for worker and notifier.
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="cloudcart")
+# Tests and local debugging: also write every span to this file, one JSON object per line.
+TRACES_FILE = env.str("TRACES_FILE", default="")
+# Paths whose requests get no span (the load balancer's checks), comma-separated regexes.
+TRACING_EXCLUDED_URLS = env.str("TRACING_EXCLUDED_URLS", default="healthz,readyz")
+
 # --- Logging ---------------------------------------------------------------------------------
 # The root logger's level (botocore, pynamodb and urllib3 stay at WARNING).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -5,6 +5,7 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
@@ -28,6 +29,69 @@ WEBHOOK_RULE_PRIORITY = 5
 ALB_RULE_MAX_VALUES = 5
 
 
+# The AWS Distro for OpenTelemetry collector beside each app container: the app sends its spans
+# over OTLP/HTTP to localhost, the collector batches them to X-Ray (the X-Ray daemon and SDKs
+# are in maintenance; OTLP is the way in). Pinned, like every image we run.
+OTEL_COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
+OTLP_HTTP_ENDPOINT = "http://localhost:4318"
+OTEL_COLLECTOR_CONFIG = """\
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:4318
+processors:
+  batch:
+    timeout: 5s
+exporters:
+  awsxray:
+    indexed_attributes: [messaging.message.id, celery.task_name]
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [awsxray]
+"""
+# What the collector's awsxray exporter calls: no resource-level scoping exists for these.
+XRAY_ACTIONS = [
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:GetSamplingStatisticSummaries",
+]
+
+
+def otel_collector_add(
+    scope: Construct,
+    task_definition: ecs.FargateTaskDefinition,
+    *,
+    name: str,
+    log_group: logs.ILogGroup,
+) -> ecs.ContainerDefinition:
+    """The ADOT collector sidecar (not essential: tracing down never stops the app) and the task
+    role's X-Ray grant."""
+    collector = task_definition.add_container(
+        "otel-collector",
+        container_name="otel-collector",
+        image=ecs.ContainerImage.from_registry(OTEL_COLLECTOR_IMAGE),
+        essential=False,
+        memory_reservation_mib=64,
+        environment={"AOT_CONFIG_CONTENT": OTEL_COLLECTOR_CONFIG},
+        logging=ecs.LogDrivers.aws_logs(stream_prefix=f"{name}-otel", log_group=log_group),
+    )
+    task_definition.add_to_task_role_policy(iam.PolicyStatement(actions=XRAY_ACTIONS, resources=["*"]))
+    Validations.of(task_definition.task_role).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions-IAM5[Resource::*]",
+            reason="X-Ray's PutTraceSegments, PutTelemetryRecords and sampling calls have no "
+            "resource-level permissions; the ADOT collector sidecar makes them.",
+        )
+    )
+    return collector
+
+
 def app_task_definition(
     scope: Construct,
     *,
@@ -41,8 +105,10 @@ def app_task_definition(
     log_retention: logs.RetentionDays,
     stop_timeout: Duration,
     port: int | None = None,
+    tracing: bool = True,
 ) -> ecs.FargateTaskDefinition:
-    """A task definition with one container `name` running `command` in the app image."""
+    """A task definition with one container `name` running `command` in the app image; with
+    `tracing`, the ADOT collector beside it and the app's spans sent there."""
     task_definition = ecs.FargateTaskDefinition(
         scope,
         "TaskDefinition",
@@ -54,6 +120,12 @@ def app_task_definition(
         ),
     )
     log_group = logs.LogGroup(scope, "Logs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN)
+    if tracing:
+        environment = {
+            **environment,
+            "OTEL_SERVICE_NAME": name,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_HTTP_ENDPOINT,
+        }
     task_definition.add_container(
         name,
         container_name=name,
@@ -65,6 +137,8 @@ def app_task_definition(
         stop_timeout=stop_timeout,
         port_mappings=[ecs.PortMapping(container_port=port)] if port else None,
     )
+    if tracing:
+        otel_collector_add(scope, task_definition, name=name, log_group=log_group)
     Validations.of(task_definition.execution_role).acknowledge(
         Acknowledgment(
             id="AwsSolutions-IAM5[Resource::*]",
@@ -475,6 +549,7 @@ class SeedTask(Construct):
             memory_mib=1024,
             log_retention=log_retention,
             stop_timeout=Duration.seconds(30),
+            tracing=False,  # a one-off batch: its spans would outlive the task's collector
         )
         # Outbound only (AWS APIs); nothing connects to a seed task.
         self.security_group = ec2.SecurityGroup(

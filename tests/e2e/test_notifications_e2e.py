@@ -1,4 +1,4 @@
-"""Order notifications through real processes: gunicorn, Celery workers (prefork), moto's SNS,
+"""Order notifications through real processes: gunicorn, Celery workers (the threads pool), moto's SNS,
 SQS and SES over HTTP. Events are read from an SQS queue subscribed to the topic, e-mails from
 moto's record of what SES accepted.
 

@@ -1,4 +1,4 @@
-"""Checkout to final order through real processes: gunicorn, Celery workers (prefork) and beat, moto.
+"""Checkout to final order through real processes: gunicorn, Celery workers (the threads pool) and beat, moto.
 
 Nothing runs eagerly: orders travel as SQS messages from gunicorn to `celery -A cloudcart worker`
 processes. The session's queue has a 10 s visibility timeout (tests/aws_env.py), so a killed
