@@ -13,8 +13,9 @@ Installed once per process (CloudCartConfig.ready(), before Django builds its mi
 Spans leave the process only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (OTLP over HTTP; on AWS the
 ADOT collector beside each task sends them to X-Ray; the SDK's own OTEL_* variables, such as
 OTEL_TRACES_SAMPLER, apply) or, for tests and local debugging, `TRACES_FILE` (one JSON span per
-line). Without either, spans are not recorded (sampler off) but still have ids, so logs and the
-propagated context carry them at almost no cost.
+line). Without either, nothing is recorded (sampler off) and only Celery is instrumented: a
+light middleware (TraceIdsMiddleware) gives each request its trace context, so logs, the
+`traceresponse` header and the messages' headers still carry the ids, at almost no cost.
 """
 
 import importlib.util
@@ -23,7 +24,7 @@ import logging
 import threading
 
 from django.conf import settings
-from opentelemetry import trace
+from opentelemetry import context, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -31,7 +32,10 @@ from opentelemetry.sdk.trace.export import (
     ConsoleSpanExporter,
     SimpleSpanProcessor,
 )
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 logger = logging.getLogger(__name__)
 
@@ -71,12 +75,21 @@ def tracing_install() -> None:
             SimpleSpanProcessor(ConsoleSpanExporter(out=spans_file, formatter=_span_line))
         )
     trace.set_tracer_provider(provider)
-    _instrument()
+    _instrument(exporting=exporting)
 
 
-def _instrument() -> None:
-    from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
+def _instrument(*, exporting: bool) -> None:
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
+
+    # Celery carries the context through SQS both ways (publish: inject; run: continue).
+    CeleryInstrumentor().instrument()
+    if not exporting:
+        # Nothing is recorded: the ids are all that is needed, and the Django instrumentation's
+        # unrecorded span still cost ~170 us a request (a quarter of a cached read's CPU).
+        _middleware_insert("cloudcart.tracing.TraceIdsMiddleware")
+        return
+
+    from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
     from opentelemetry.instrumentation.django import DjangoInstrumentor
     from opentelemetry.instrumentation.propagators import (
         TraceResponsePropagator,
@@ -89,17 +102,52 @@ def _instrument() -> None:
     DjangoInstrumentor().instrument(excluded_urls=settings.TRACING_EXCLUDED_URLS)
     # It puts its middleware first; ours that gives every answer (a 400 for a bad Host header
     # too, which the instrumentation's own URL check raises) its X-Request-ID goes before it.
-    middleware = list(settings.MIDDLEWARE)
-    otel = next(name for name in middleware if name.startswith("opentelemetry."))
-    middleware.remove(otel)
-    middleware.insert(middleware.index("cloudcart.middleware.RequestIdMiddleware") + 1, otel)
-    settings.MIDDLEWARE = middleware
-    CeleryInstrumentor().instrument()
+    otel = next(name for name in settings.MIDDLEWARE if name.startswith("opentelemetry."))
+    _middleware_insert(otel)
     # Every AWS call (boto3, PynamoDB and kombu build botocore clients); urllib3 under them is not
     # traced again. requests: Stripe's client (stripe-python picks requests when installed).
     BotocoreInstrumentor().instrument()
     if importlib.util.find_spec("requests") is not None:  # not a runtime requirement of its own
         RequestsInstrumentor().instrument()
+
+
+def _middleware_insert(name: str) -> None:
+    """`name` right after the request id middleware (so every answer, even a 400 for a bad Host
+    header, has its X-Request-ID, and every traced line its request id)."""
+    middleware = [entry for entry in settings.MIDDLEWARE if entry != name]
+    middleware.insert(middleware.index("cloudcart.middleware.RequestIdMiddleware") + 1, name)
+    settings.MIDDLEWARE = middleware
+
+
+_propagator = TraceContextTextMapPropagator()
+_ids = RandomIdGenerator()
+
+
+class TraceIdsMiddleware:
+    """When nothing is exported: the request's trace context, the caller's `traceparent` or new
+    ids, made current without recording a span, so logs and published tasks carry its ids; the
+    answer's `traceresponse` names them (as the Django instrumentation's does when exporting)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        header = request.META.get("HTTP_TRACEPARENT")
+        parent = trace.get_current_span(_propagator.extract({"traceparent": header})) if header else None
+        trace_id = parent.get_span_context().trace_id if parent and parent.get_span_context().is_valid else 0
+        span_context = SpanContext(
+            trace_id=trace_id or _ids.generate_trace_id(),
+            span_id=_ids.generate_span_id(),
+            is_remote=False,
+            trace_flags=TraceFlags(TraceFlags.DEFAULT),
+        )
+        token = context.attach(trace.set_span_in_context(NonRecordingSpan(span_context)))
+        try:
+            response = self.get_response(request)
+        finally:
+            context.detach(token)
+        response["traceresponse"] = f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-00"
+        return response
 
 
 def current_ids() -> tuple[str | None, str | None]:
