@@ -98,6 +98,13 @@ def client(service_name: str, *, max_attempts: int | None = None):
         )
 
 
+def session_client(service_name: str, **kwargs):
+    """A new client from the process's one boto3 session (see `_session`), for code that builds
+    clients of its own (kombu's SQS channels: cloudcart/kombu_sqs.py)."""
+    with _building:
+        return _session().client(service_name, **kwargs)
+
+
 def clients_warm(*, services: tuple[str, ...] = ("dynamodb",)) -> None:
     """Build this process's clients now, on one thread, before it serves (a gunicorn worker, a
     Celery worker before its pool starts): every PynamoDB model's connection and our `services`.

@@ -16,6 +16,12 @@ waits POLL_RETRY_SECONDS rather than retrying at once (with `polling_interval=0`
 hot loop against a dead endpoint). A queue that stays missing shows as repeated warnings and a
 failing `/readyz`, not as a dead worker.
 Remove this module once kombu handles the failed receive itself.
+
+Also: kombu builds each channel's boto3 client from a new boto3 Session
+(`Channel._new_boto_client`), and each session parses the SQS model and the endpoint rules into
+memory again (~10 MB). A worker's 16 threads publishing at once open up to broker_pool_limit
+connections, each with its channel and client: the worker grew to ~280 MB RSS. Here the clients
+come from the process's one session (cloudcart.aws.session_client), with kombu's own settings.
 """
 
 import logging
@@ -58,8 +64,34 @@ def _loop1_with_backoff(self, queue, messages_fetched=None):
     _loop1(self, queue, messages_fetched)
 
 
+def _new_boto_client_shared(
+    self, service, region, access_key_id, secret_access_key, session_token=None, config=None
+):
+    """kombu 5.7.0's Channel._new_boto_client, but from the process's one boto3 session."""
+    from botocore.config import Config
+
+    from cloudcart import aws
+
+    client_config = Config(**(self.transport_options.get("client-config") or {}))
+    if config is not None:
+        client_config = client_config.merge(config)
+    kwargs = {"use_ssl": self.is_secure if self.is_secure is not None else True}
+    if self.endpoint_url is not None:
+        kwargs["endpoint_url"] = self.endpoint_url
+    return aws.session_client(
+        service,
+        region_name=region,
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret_access_key,
+        aws_session_token=session_token,
+        config=client_config,
+        **kwargs,
+    )
+
+
 def install() -> None:
     """Idempotent: patch kombu's SQS channel (called once per process at app start)."""
     AsyncAWSQueryConnection._on_list_ready = _on_list_ready_tolerant
     Channel._on_messages_ready = _on_messages_ready_tolerant
     Channel._loop1 = _loop1_with_backoff
+    Channel._new_boto_client = _new_boto_client_shared

@@ -100,10 +100,12 @@ def _instrument(*, exporting: bool) -> None:
     # Django: a server span per request, and `traceresponse` on each answer.
     set_global_response_propagator(TraceResponsePropagator())
     DjangoInstrumentor().instrument(excluded_urls=settings.TRACING_EXCLUDED_URLS)
-    # It puts its middleware first; ours that gives every answer (a 400 for a bad Host header
-    # too, which the instrumentation's own URL check raises) its X-Request-ID goes before it.
+    # It puts its middleware first, where its URL check (build_absolute_uri) refuses a Host that
+    # ALLOWED_HOSTS does not list: the load balancer's health check sends the task's IP. So it
+    # goes after the health check's middleware (which answers /healthz before Host is checked),
+    # and after ours that gives every answer its X-Request-ID.
     otel = next(name for name in settings.MIDDLEWARE if name.startswith("opentelemetry."))
-    _middleware_insert(otel)
+    _middleware_insert(otel, after="cloudcart.health.HealthCheckMiddleware")
     # Every AWS call (boto3, PynamoDB and kombu build botocore clients); urllib3 under them is not
     # traced again. requests: Stripe's client (stripe-python picks requests when installed).
     BotocoreInstrumentor().instrument()
@@ -111,11 +113,11 @@ def _instrument(*, exporting: bool) -> None:
         RequestsInstrumentor().instrument()
 
 
-def _middleware_insert(name: str) -> None:
-    """`name` right after the request id middleware (so every answer, even a 400 for a bad Host
-    header, has its X-Request-ID, and every traced line its request id)."""
+def _middleware_insert(name: str, *, after: str = "cloudcart.middleware.RequestIdMiddleware") -> None:
+    """`name` right after `after` (by default the request id middleware, so every answer has its
+    X-Request-ID and every traced line its request id)."""
     middleware = [entry for entry in settings.MIDDLEWARE if entry != name]
-    middleware.insert(middleware.index("cloudcart.middleware.RequestIdMiddleware") + 1, name)
+    middleware.insert(middleware.index(after) + 1, name)
     settings.MIDDLEWARE = middleware
 
 

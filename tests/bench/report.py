@@ -83,7 +83,38 @@ def summary_lines(report: dict) -> list[str]:
             f"{pipeline['not_final_after_timeout']} not final in time, queue depth after "
             f"{pipeline['queue_depth_after']}."
         )
+    traced = _row(report, "GET /products/{id}")
+    untraced = _row(report, "GET /products/{id} (tracing off)")
+    if traced and untraced:
+        cpu = [r["app_cpu_ms_per_request"]["median"] for r in (traced, untraced)]
+        rps = [r["rps"]["median"] for r in (traced, untraced)]
+        lines.append(
+            f"- Tracing overhead on cached reads (`GET /products/{{id}}`, tracing on but not exporting vs "
+            f"TRACING_ENABLED=0): app CPU {cpu[0]:.2f} vs {cpu[1]:.2f} ms/request "
+            f"({100 * (cpu[0] / cpu[1] - 1):+.0f}%), rps {rps[0]:,.0f} vs {rps[1]:,.0f} "
+            f"({100 * (rps[0] / rps[1] - 1):+.0f}%); goal <= 5%."
+        )
+    for process, sizes in report.get("rss_mb", {}).items():
+        lines.append(f"- RSS of each {process}: {', '.join(f'{mb} MB' for mb in sizes if mb)}.")
+    flash = report.get("flash_sale")
+    if flash:
+        f = flash
+        lines.append(
+            f"- Flash sale, {f['units']:,} units, {f['buyers']} concurrent buyers: sold out after "
+            f"{f['sold_out_after_seconds']} s; {f['accepted']:,} checkouts accepted, final {f['final']}; "
+            f"{f['confirmed_per_second']} orders CONFIRMED/s; checkout -> final "
+            f"p50 {f['to_final_p50_ms']} ms, p99 {f['to_final_p99_ms']} ms; units in CONFIRMED orders "
+            f"{f['units_in_confirmed_orders']}, taken from stock {f['units_taken_from_stock']}, orders "
+            f"confirmed twice {f['orders_confirmed_twice']} (exactly once: {f['exactly_once']}); "
+            f"load {f['load_average_1m']}."
+        )
     return lines
+
+
+def _row(report: dict, name: str) -> dict | None:
+    return next(
+        (r for r in report["results"] if r["name"] == name and r["products"] == report["small_catalog"]), None
+    )
 
 
 def header_line(report: dict) -> str:

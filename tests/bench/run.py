@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 # Before Django loads: a free moto port and the AWS environment for this process and its children
 # (tests.aws_env also turns the catalog cache off for tests: the bench keeps the caller's setting).
@@ -42,11 +43,13 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "tests.bench.settings"
 # cost is measured) but must not turn the load into 429s.
 os.environ["THROTTLE_CART_WRITE_RATE"] = "100000000/min"
 os.environ["THROTTLE_CHECKOUT_RATE"] = "100000000/min"
+# The goals of the order pipeline are measured without payments (orders confirm on stock alone).
+os.environ.setdefault("PAYMENTS_PROVIDER", "none")
 os.environ["THROTTLE_GUEST_CHECKOUT_RATE"] = "100000000/min"
 
 import requests  # noqa: E402
 
-from tests.bench import orders_bench, report, worker_bench  # noqa: E402
+from tests.bench import flash_sale, orders_bench, report, worker_bench  # noqa: E402
 from tests.bench.measure import Case, measure  # noqa: E402
 from tests.processes import ROOT, CeleryProcess, Gunicorn, LocalAws  # noqa: E402
 
@@ -119,11 +122,42 @@ def listing_cases(*, uncached: bool) -> list[Case]:
     ]
 
 
+def flash_product(units: int) -> None:
+    """The flash sale's one product, with `units` in stock."""
+    script = (
+        "from catalog.services import product_build\n"
+        f"product_build(product_id={FLASH_PRODUCT!r}, name='Flash sale', category='bench', price_cents=100,"
+        f" stock={units}).save()\n"
+    )
+    subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, check=True)
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def rss_mb(pids: list[int]) -> list[float]:
+    """Resident memory of each process, MB."""
+    found = []
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+        found.append(round(kb / 1024, 1))
+    return found
+
+
 def cases(base_url: str) -> list[Case]:
     return [
         Case("ceiling: constant JSON", "/_bench/constant"),
         Case("floor: one GetItem", "/_bench/getitem"),
         Case("GET /products/{id}", "/products/1"),
+        Case("GET /products/{id} (tracing off)", "/products/1", server="untraced"),
         *listing_cases(uncached=False),
         Case("GET /products/{id} (cache off)", "/products/1", server="uncached"),
         *listing_cases(uncached=True),
@@ -175,7 +209,8 @@ def git_commit() -> str:
     return out.stdout.strip() or "unknown"
 
 
-SECTIONS = ("cases", "worker", "pipeline", "payments", "big")
+SECTIONS = ("cases", "worker", "pipeline", "flash", "payments", "big")
+FLASH_PRODUCT = "bench-flash"
 
 
 def run(opts) -> dict:
@@ -184,8 +219,8 @@ def run(opts) -> dict:
     started_at = datetime.now(UTC)
     load_before = os.getloadavg()
     aws = LocalAws(moto_port=aws_env.MOTO_PORT, dynamodb_port=aws_env.DYNAMODB_PORT, log_prefix="bench-")
-    web = uncached = None
-    rows, throughput, pipeline, payments = [], [], None, None
+    web = uncached = untraced = None
+    rows, throughput, pipeline, flash, memory, payments = [], [], None, None, {}, None
     sections = set(opts.only or SECTIONS)
     try:
         print(f"local AWS {aws.env}, tables prefixed {os.environ['TABLE_PREFIX']}", flush=True)
@@ -196,8 +231,13 @@ def run(opts) -> dict:
         bench_products()
         web = Gunicorn(free_port(), name="bench-web")
         uncached = Gunicorn(free_port(), env={"CATALOG_CACHE_SECONDS": "0"}, name="bench-web-uncached")
-        urls = {"app": web.url, "uncached": uncached.url}
-        pids = {"app": [web.process.pid], "uncached": [uncached.process.pid]}
+        untraced = Gunicorn(free_port(), env={"TRACING_ENABLED": "0"}, name="bench-web-untraced")
+        urls = {"app": web.url, "uncached": uncached.url, "untraced": untraced.url}
+        pids = {
+            "app": [web.process.pid],
+            "uncached": [uncached.process.pid],
+            "untraced": [untraced.process.pid],
+        }
 
         def one(case: Case, products: int) -> None:
             row = measure(
@@ -227,6 +267,7 @@ def run(opts) -> dict:
                 if not opts.case or any(part in case.name for part in opts.case):
                     one(case, SMALL_CATALOG)
             orders_bench.queue_purge()  # the checkout case's backlog: the worker section makes its own
+            memory["gunicorn worker (after the cases)"] = rss_mb(children_of(web.process.pid))
 
         if "worker" in sections:
             for pool, concurrency in opts.worker_pools:
@@ -241,6 +282,8 @@ def run(opts) -> dict:
                         )
                     )
                     print(f"  {throughput[-1]}", flush=True)
+            memory["celery worker (threads, after a drain)"] = [r["worker_rss_mb"] for r in throughput]
+            memory["celery notifier (threads, after a drain)"] = [r["notifier_rss_mb"] for r in throughput]
 
         if opts.rate and "pipeline" in sections:
             print(f"\ncheckout -> final at {opts.rate}/s for {opts.rate_seconds} s, worker + notifier ...")
@@ -259,6 +302,27 @@ def run(opts) -> dict:
                 worker.stop()
             print(f"  {pipeline}", flush=True)
 
+        if "flash" in sections:
+            print(
+                f"\nflash sale: {opts.flash_units} units, {opts.flash_buyers} buyers, worker + notifier ..."
+            )
+            flash_product(opts.flash_units)
+            worker = CeleryProcess("worker", queues="orders", name="bench-flash-worker")
+            notifier = CeleryProcess("worker", queues="notifications", name="bench-flash-notifier")
+            try:
+                flash = flash_sale.flash_sale(
+                    web.url,
+                    product_id=FLASH_PRODUCT,
+                    units=opts.flash_units,
+                    buyers=opts.flash_buyers,
+                    products_table=f"{os.environ['TABLE_PREFIX']}products",
+                )
+                flash["load_average_1m"] = round(os.getloadavg()[0], 2)
+            finally:
+                notifier.stop()
+                worker.stop()
+            print(f"  {flash}", flush=True)
+
         if "payments" in sections:
             # Stripe on, in this process: the AWS and Stripe calls of checkout, payment and capture.
             import django
@@ -276,7 +340,7 @@ def run(opts) -> dict:
             for case in listing_cases(uncached=False) + listing_cases(uncached=True):
                 one(case, opts.big)
     finally:
-        for process in (web, uncached, aws):
+        for process in (web, uncached, untraced, aws):
             if process is not None:
                 process.stop()
 
@@ -306,6 +370,8 @@ def run(opts) -> dict:
         "worker_throughput": throughput,
         "checkout_to_final": pipeline,
         "payment_calls_per_order": payments,
+        "flash_sale": flash,
+        "rss_mb": memory,
     }
 
 
@@ -335,6 +401,8 @@ def main(argv=None) -> None:
         help="POOL:CONCURRENCY of the worker runs, repeatable (default: threads:16)",
     )
     parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
+    parser.add_argument("--flash-units", type=int, default=1000)
+    parser.add_argument("--flash-buyers", type=int, default=200)
     parser.add_argument("--case", action="append", help="only the cases whose name contains this")
     parser.add_argument("--quick", action="store_true", help="a short run to check the bench itself")
     parser.add_argument(

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from tests.bench.measure import cpu_seconds
 from tests.bench.orders_bench import orders_with_status, queue_depth
@@ -75,6 +76,7 @@ def worker_drain(
                 break
         cpu = cpu_seconds(pids) - cpu_before
         elapsed = time.monotonic() - started
+        rss = [_rss_mb(pid) for pid in pids]
     finally:
         for profiler in profilers:
             if profiler is not None:
@@ -95,7 +97,23 @@ def worker_drain(
         "cpu_seconds": round(cpu, 2),
         "cpu_ms_per_order": round(1000 * cpu / max(done, 1), 1),
         "load_average_1m": load,
+        "worker_rss_mb": rss[0],
+        "notifier_rss_mb": rss[1],
     }
+
+
+def _rss_mb(pid: int) -> float | None:
+    """The process's resident memory with its children's (prefork), MB."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            todo += [int(c) for c in Path(f"/proc/{current}/task/{current}/children").read_text().split()]
+        except OSError:
+            continue
+        total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+    return round(total / 1024, 1) if total else None
 
 
 def _profile(pid: int, name: str) -> subprocess.Popen | None:

@@ -37,11 +37,13 @@ class Synthesized:
         return {k: v for k, v in self.resources.items() if v["Type"] == resource_type}
 
     def containers(self) -> dict[str, dict]:
-        """Container definitions by container name, each with its task definition's logical id."""
+        """The app's container definitions by container name, each with its task definition's
+        logical id (the tracing collector beside each is not one: tests/deploy/test_tracing_stack.py)."""
         found = {}
         for logical_id, task in self.of_type("AWS::ECS::TaskDefinition").items():
             for container in task["Properties"]["ContainerDefinitions"]:
-                found[container["Name"]] = {**container, "TaskDefinition": logical_id}
+                if container["Name"] != "otel-collector":
+                    found[container["Name"]] = {**container, "TaskDefinition": logical_id}
         return found
 
     def environment(self, container_name: str) -> dict:

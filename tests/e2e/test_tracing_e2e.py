@@ -162,3 +162,11 @@ def test_log_lines_carry_trace_and_span_ids_beside_the_request_id(traced, order)
     )
     assert final["request_id"]
     assert {"trace_id", "span_id", "request_id"} <= set(final)
+
+
+def test_the_load_balancers_health_check_passes_with_tracing_on(traced):
+    """The ALB sends the task's IP as Host, which ALLOWED_HOSTS does not list: the Django
+    instrumentation's URL check must not refuse it before the health check answers."""
+    request = urllib.request.Request(f"{traced['web'].url}/healthz", headers={"Host": "10.0.2.117"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
