@@ -176,8 +176,8 @@ def test_with_ses_down_orders_still_confirm_and_the_email_arrives_once_ses_is_ba
     worker = CeleryProcess("worker", concurrency=2, env=env, name="e2e-notify-ses-down")
     try:
         order_id = checkout(web, make_product(stock=5, price_cents=2500), qty=2, email=address)
-        assert wait_final([order_id], timeout=60)[order_id].status == "CONFIRMED"
-        inbox.wait_for(order_id, ["order.placed", "order.confirmed"], timeout=60)
+        assert wait_final([order_id], timeout=120)[order_id].status == "CONFIRMED"
+        inbox.wait_for(order_id, ["order.placed", "order.confirmed"], timeout=120)
         # Backing off, not dropped: the receipt's own marker counts its attempts (the worker's
         # "Retry in" lines also come from other tasks, such as a second notify message of this
         # order finding the marker claimed).
@@ -189,8 +189,8 @@ def test_with_ses_down_orders_still_confirm_and_the_email_arrives_once_ses_is_ba
         assert marker.state in ("RELEASED", "CLAIMED"), marker.state
 
         ses.forward_to(settings.SES_ENDPOINT_URL)  # SES is back on the same address
-        (email,) = wait_emails(address, 1, timeout=60)
-        wait_notifications_drained(timeout=60)
+        (email,) = wait_emails(address, 1, timeout=120)
+        wait_notifications_drained(timeout=120)
     finally:
         worker.stop()
         ses.close()

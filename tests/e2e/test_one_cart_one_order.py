@@ -83,7 +83,7 @@ def test_twenty_concurrent_checkouts_of_one_cart_make_one_order(web4, worker, ma
         assert len(accepted) == 1
     assert cart_lines_get(cart_id=cart_id) == {}
 
-    wait_final([order_id], timeout=60)
+    wait_final([order_id], timeout=120)
     assert int(Product.get(phone.id, consistent_read=True).stock) == 48
     assert int(Product.get(case.id, consistent_read=True).stock) == 47
 

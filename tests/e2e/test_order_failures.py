@@ -25,6 +25,19 @@ from tests.aws_env import free_port
 from tests.orders.support import task_order_id, wait_final
 from tests.processes import CeleryProcess, Gunicorn
 
+STOCK = 60
+
+
+def _final_count(order_ids: list[str]) -> int:
+    return sum(o.status != Order.PENDING for o in Order.batch_get(order_ids, consistent_read=True))
+
+
+def _wait_until(condition, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not {what} after {timeout} s"
+        time.sleep(0.2)
+
 
 def stock(product) -> int:
     return int(Product.get(product.id, consistent_read=True).stock)
@@ -33,15 +46,17 @@ def stock(product) -> int:
 @pytest.mark.slow
 def test_a_worker_killed_mid_run_loses_and_doubles_nothing(moto_server, catalog_empty, make_product):
     rng = random.Random(5)
-    products = [make_product(stock=120, price_cents=100 + n) for n in range(4)]
+    # 120 orders of ~3 units over 4 products of 60: demand exceeds supply on every product.
+    products = [make_product(stock=STOCK, price_cents=100 + n) for n in range(4)]
     order_ids = []
-    for _ in range(220):
+    for _ in range(120):
         lines = [LineRequest(p.id, rng.randint(1, 3)) for p in rng.sample(products, rng.randint(1, 2))]
         order_ids.append(order_place(lines=lines, client_total_cents=None, cart_id=None).order_id)
 
     first = CeleryProcess("worker", concurrency=2, name="e2e-killed")
     try:
-        first.wait_for_count("succeeded in", 25, timeout=120)
+        # Killed once it has finished some orders (its log also counts notification tasks).
+        _wait_until(lambda: _final_count(order_ids) >= 25, timeout=180, what="25 orders final")
     finally:
         os.killpg(first.process.pid, signal.SIGKILL)  # the whole worker: main process and pool
         first.process.wait()
@@ -64,7 +79,7 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(moto_server, catalog_
     for product in products:
         left = stock(product)
         assert left >= 0
-        assert 120 - left == confirmed_units[product.id], product.id
+        assert STOCK - left == confirmed_units[product.id], product.id
     assert Counter(o.status for o in orders.values())["REJECTED"] > 0  # demand exceeded supply
 
 
@@ -95,7 +110,7 @@ def test_an_order_whose_publish_failed_is_published_by_the_reconciler(
     worker = CeleryProcess("worker", concurrency=1, env=env, name="e2e-reconcile-worker")
     beat = CeleryProcess("beat", env=env, name="e2e-beat")
     try:
-        order = wait_final([order_id], timeout=60)[order_id]
+        order = wait_final([order_id], timeout=120)[order_id]
     finally:
         beat.stop()
         worker.stop()
@@ -200,14 +215,11 @@ def test_a_poison_order_fails_after_its_publishes_and_is_never_republished(moto_
         assert (failed.status, failed.reason) == ("FAILED", "processing_failed")
         assert failed.publishes == max_publishes
         # The reconciler keeps running and leaves the order alone.
-        runs = worker.log().count("orders.tasks.orders_reconcile[")
-        worker.wait_for_count("orders.tasks.orders_reconcile[", runs + 6, timeout=60)
+        runs = _reconcile_runs(worker)
+        _wait_until(lambda: _reconcile_runs(worker) >= runs + 3, timeout=120, what="3 more reconciler runs")
         assert Order.get(poison.order_id, consistent_read=True).publishes == max_publishes
         # Copies still cycling are acked as "already FAILED"; none of them is redelivered for ever.
-        deadline = time.monotonic() + 60
-        while _queue_depth(sqs, queue_url) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert _queue_depth(sqs, queue_url) == 0
+        _wait_until(lambda: _queue_depth(sqs, queue_url) == 0, timeout=120, what="the queue drained")
     finally:
         beat.stop()
         worker.stop()
@@ -219,6 +231,11 @@ def test_a_poison_order_fails_after_its_publishes_and_is_never_republished(moto_
     ]
     assert len(finals) == 1, "logged as final exactly once"
     assert '"FAILED"' in finals[0]
+
+
+def _reconcile_runs(worker: CeleryProcess) -> int:
+    lines = worker.log().splitlines()
+    return sum("orders.tasks.orders_reconcile[" in line and "succeeded in" in line for line in lines)
 
 
 def _queue_depth(sqs, url: str) -> int:

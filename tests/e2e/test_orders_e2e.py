@@ -69,8 +69,8 @@ def test_one_order_delivered_three_times_takes_stock_once(web, worker, make_prod
     process_order.apply_async(args=[order_id])
     process_order.apply_async(args=[order_id])
 
-    wait_final([order_id], timeout=60)
-    orders_queue.wait_empty(timeout=60)
+    wait_final([order_id], timeout=120)
+    orders_queue.wait_empty(timeout=120)
 
     assert stock(product) == 7
     order = Order.get(order_id, consistent_read=True)
@@ -82,6 +82,6 @@ def test_a_message_for_an_unknown_order_is_dropped_not_looped(worker, orders_que
     unknown = "f" * 32
     process_order.apply_async(args=[unknown])
 
-    worker.wait_for(f"unknown order {unknown}", timeout=30)
-    orders_queue.wait_empty(timeout=30)
+    worker.wait_for(f"unknown order {unknown}", timeout=120)
+    orders_queue.wait_empty(timeout=120)
     assert orders_queue.depth(orders_queue.dlq_url) == 0
