@@ -101,7 +101,7 @@ def test_checkout_pay_and_the_worker_confirms_with_the_amount_captured(
         what="the webhook was not handled",
     )
     assert '"handled"' in record.response_body
-    assert [c.status for c in wait_final([order_id], timeout=5)[order_id].history] == [
+    assert [c.status for c in wait_final([order_id], timeout=120)[order_id].history] == [
         "AWAITING_PAYMENT",
         "PENDING",
         "CONFIRMED",
