@@ -140,6 +140,7 @@ outbox: $(VENV)/.run-installed ## the latest e-mails the running local stack's S
 bench: $(VENV)/.installed dynamodb-local ## every case 3x beside ceiling + floor, worker throughput, checkout at 50/s, listings at 100k (~20 min)
 	$(call need,wrk,wrk,the load generator of the benchmarks,wrk (apt install wrk / brew install wrk))
 	python -m tests.bench.run $(BENCH_ARGS)
+	python -m tests.bench.ledger_bench
 
 profile: $(VENV)/.installed ## pyinstrument call trees of the hot catalog paths (PATHS="/products/1 ...")
 	python -m tests.bench.profile $(PATHS)

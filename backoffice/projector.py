@@ -113,9 +113,22 @@ def receive(*, queue_url: str, wait_seconds: int) -> list[dict]:
     )
 
 
+def queue_drained(*, queue_url: str) -> bool:
+    """No event waiting and none in flight (received by a loop, not yet deleted or returned)."""
+    attributes = aws.client("sqs").get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return (
+        int(attributes["ApproximateNumberOfMessages"])
+        + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        == 0
+    )
+
+
 class Projector:
     """`threads` receive loops on the ledger queue until `stop()` (or, with `until_idle`, until
-    the queue has been empty for one long poll in every loop)."""
+    the queue holds nothing, waiting or in flight)."""
 
     def __init__(self, *, queue_url: str | None = None, threads: int | None = None, until_idle: bool = False):
         self.queue_url = queue_url or settings.LEDGER_QUEUE_URL
@@ -136,7 +149,7 @@ class Projector:
                 try:
                     messages = receive(queue_url=self.queue_url, wait_seconds=wait)
                     if not messages:
-                        if self.until_idle:
+                        if self.until_idle and queue_drained(queue_url=self.queue_url):
                             return
                         continue
                     batch_project(messages=messages, queue_url=self.queue_url, lag=self.lag)

@@ -30,6 +30,7 @@ from deploy.stacks.access import tables_grant
 from deploy.stacks.accounts import CustomerAccounts
 from deploy.stacks.firewall import Firewall
 from deploy.stacks.images import ProductImages
+from deploy.stacks.ledger import MIGRATE_COMMAND, LedgerDatabase, LedgerProjector
 from deploy.stacks.monitoring import Alarms
 from deploy.stacks.network import Network
 from deploy.stacks.notifications import Notifications, Notifier
@@ -59,6 +60,8 @@ class Sizing:
     staff_tasks: int = 1
     staff_cpu: int = 256
     staff_memory_mib: int = 512
+    # The ledger's Aurora Serverless v2 capacity (ACUs), min and max.
+    ledger_acu: tuple[float, float] = (0.5, 4)
     container_insights: bool = True
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
 
@@ -77,6 +80,7 @@ SIZES = {
         worker_memory_mib=512,
         container_insights=False,
         log_retention=logs.RetentionDays.ONE_WEEK,
+        ledger_acu=(0.5, 1),
     ),
 }
 
@@ -229,6 +233,15 @@ class CloudCartStack(Stack):
             requests_per_task=1000,
             log_retention=log_retention,
         )
+        # The back office's order ledger: Aurora Serverless v2 behind RDS Proxy. Only the staff
+        # service (the admin) and the projector get its URL and password, and reach it.
+        ledger_database = LedgerDatabase(
+            self,
+            "LedgerDatabase",
+            vpc=network.cluster.vpc,
+            min_capacity=sizing.ledger_acu[0],
+            max_capacity=sizing.ledger_acu[1],
+        )
         # The web container again, on its own small service and role, behind the same ALB.
         staff = StaffService(
             self,
@@ -238,7 +251,11 @@ class CloudCartStack(Stack):
             tasks=sizing.staff_tasks,
             cpu=sizing.staff_cpu,
             memory_mib=sizing.staff_memory_mib,
+            environment=ledger_database.environment(),
+            secrets=ledger_database.secrets(),
+            before=MIGRATE_COMMAND,
         )
+        ledger_database.allow_from(staff.service, "the back office (staff service)")
         # Checkouts per client address at the edge: 100 per 5 minutes (a shop's customer makes a
         # few; a script minting a new cart id per request is stopped here).
         Firewall(
@@ -284,6 +301,19 @@ class CloudCartStack(Stack):
             task_time_limit=notify_time_limit,
             log_retention=log_retention,
         )
+        ledger = LedgerProjector(
+            self,
+            "Ledger",
+            cluster=network.cluster,
+            image=image,
+            environment={**environment, **ledger_database.environment()},
+            secrets={**secrets, **ledger_database.secrets()},
+            topic=notifications.topic,
+            max_receives=settings.LEDGER_MAX_RECEIVES,
+            visibility_timeout=Duration.seconds(settings.LEDGER_VISIBILITY_TIMEOUT),
+            log_retention=log_retention,
+        )
+        ledger_database.allow_from(ledger.service, "the ledger projector")
         seed = SeedTask(
             self,
             "Seed",
@@ -328,6 +358,30 @@ class CloudCartStack(Stack):
         # Beat only publishes the periodic tasks.
         queues.queue.grant_send_messages(workers.beat_task_definition.task_role)
         tables_grant(seed.task_definition.task_role, tables=by_setting, actions=access.SEED)
+        # The projector reads orders (BatchGetItem; Scan for ledger_rebuild/ledger_check run as
+        # its one-off task), consumes its queue and puts its lag metric.
+        ledger_role = ledger.task_definition.task_role
+        tables_grant(ledger_role, tables=by_setting, actions=access.LEDGER)
+        ledger.queue.grant_consume_messages(ledger_role)
+        ledger_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],  # PutMetricData has no resource-level permissions
+                conditions={"StringEquals": {"cloudwatch:namespace": metrics_namespace}},
+            )
+        )
+        # The back office's actions, each through its owner's service: retry (the order's status,
+        # granted with the refunds' in access.STAFF, and a publish to the worker), resend a receipt
+        # (read the order, send through SES), a customer's sign-in on or off (Cognito admin calls).
+        queues.queue.grant_send_messages(staff_role)
+        notifications.grant_email(staff_role)
+        accounts.user_pool.grant(
+            staff_role,
+            "cognito-idp:AdminDisableUser",
+            "cognito-idp:AdminEnableUser",
+            "cognito-idp:AdminUserGlobalSignOut",
+            "cognito-idp:AdminGetUser",
+        )
         # Notifications: web (an order placed) and the worker (final states, FAILED by the
         # reconciler) only enqueue them; the notifier alone reads the order, keeps the markers,
         # publishes the events and sends the e-mails.
@@ -367,6 +421,8 @@ class CloudCartStack(Stack):
         )
 
         notifications.alarm_dead_letters(topic=alarms.topic)
+        # The ledger's lag: an order event not projected within a minute (the bench keeps p99 < 2 s).
+        ledger.alarms(topic=alarms.topic, lag=Duration.minutes(1))
         # Above the longest retry backoff of a notification: a retried e-mail is no backlog.
         notifications.alarm_backlog(topic=alarms.topic, oldest_message_age=Duration.minutes(10))
 
@@ -382,6 +438,10 @@ class CloudCartStack(Stack):
         CfnOutput(self, "UserPoolId", value=accounts.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=accounts.client.user_pool_client_id)
         CfnOutput(self, "ClusterName", value=network.cluster.cluster_name)
+        CfnOutput(self, "LedgerQueueUrl", value=ledger.queue.queue_url)
+        CfnOutput(self, "LedgerDlqUrl", value=ledger.dlq.queue_url)
+        CfnOutput(self, "LedgerTaskDefinitionArn", value=ledger.task_definition.task_definition_arn)
+        CfnOutput(self, "LedgerProxyEndpoint", value=ledger_database.proxy.endpoint)
         CfnOutput(self, "SeedTaskDefinitionArn", value=seed.task_definition.task_definition_arn)
         CfnOutput(self, "SeedSubnetIds", value=Fn.join(",", seed.subnets.subnet_ids))
         CfnOutput(self, "SeedSecurityGroupId", value=seed.security_group.security_group_id)

@@ -125,6 +125,11 @@ class Notifications(Construct):
                 "`*`; topics other than the events topic are not used by the notifier.",
             )
         )
+        self.grant_email(role)
+
+    def grant_email(self, role: iam.IGrantable) -> None:
+        """Send e-mail from the one identity, through the one configuration set, from the one
+        address (the notifier, and the back office resending a receipt)."""
         role.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail"],

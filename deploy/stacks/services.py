@@ -25,6 +25,8 @@ STAFF_WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # matched before every other rule.
 WEBHOOK_PATH = "/webhooks/stripe"
 WEBHOOK_RULE_PRIORITY = 5
+# The back office (the Django admin over the order ledger) is served by the staff service too.
+BACK_OFFICE_PATHS = ("/admin", "/admin/*")
 # An ALB rule holds at most 5 condition values (paths and methods together).
 ALB_RULE_MAX_VALUES = 5
 
@@ -106,9 +108,12 @@ def app_task_definition(
     stop_timeout: Duration,
     port: int | None = None,
     tracing: bool = True,
+    before: list[str] | None = None,
 ) -> ecs.FargateTaskDefinition:
     """A task definition with one container `name` running `command` in the app image; with
-    `tracing`, the ADOT collector beside it and the app's spans sent there."""
+    `tracing`, the ADOT collector beside it and the app's spans sent there; with `before`, a
+    container `{name}-before` runs that command first (same image, environment and secrets) and
+    `name` starts only once it has exited successfully."""
     task_definition = ecs.FargateTaskDefinition(
         scope,
         "TaskDefinition",
@@ -126,7 +131,7 @@ def app_task_definition(
             "OTEL_SERVICE_NAME": name,
             "OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_HTTP_ENDPOINT,
         }
-    task_definition.add_container(
+    app = task_definition.add_container(
         name,
         container_name=name,
         image=image,
@@ -139,6 +144,21 @@ def app_task_definition(
     )
     if tracing:
         otel_collector_add(scope, task_definition, name=name, log_group=log_group)
+    if before:
+        first = task_definition.add_container(
+            f"{name}-before",
+            container_name=f"{name}-before",
+            image=image,
+            command=before,
+            environment=environment,
+            secrets=secrets,
+            essential=False,
+            logging=ecs.LogDrivers.aws_logs(stream_prefix=f"{name}-before", log_group=log_group),
+            stop_timeout=Duration.seconds(30),
+        )
+        app.add_container_dependencies(
+            ecs.ContainerDependency(container=first, condition=ecs.ContainerDependencyCondition.SUCCESS)
+        )
     Validations.of(task_definition.execution_role).acknowledge(
         Acknowledgment(
             id="AwsSolutions-IAM5[Resource::*]",
@@ -342,11 +362,15 @@ class WebService(Construct):
         cpu: int,
         memory_mib: int,
         web_concurrency: int | None = None,
+        environment: dict[str, str] | None = None,
+        secrets: dict[str, ecs.Secret] | None = None,
+        before: list[str] | None = None,
     ) -> ecs.FargateTaskDefinition:
         """The web container (image, gunicorn command, environment, secrets, port, stop timeout)
         in a task definition of its own under `scope`: web's, and any service behind this ALB
-        that serves a share of its routes (staff). `web_concurrency` sets its gunicorn processes."""
-        environment = dict(self._environment)
+        that serves a share of its routes (staff). `web_concurrency` sets its gunicorn processes;
+        `environment` and `secrets` add to web's, `before` runs first (app_task_definition)."""
+        environment = {**self._environment, **(environment or {})}
         if web_concurrency is not None:
             environment["WEB_CONCURRENCY"] = str(web_concurrency)
         return app_task_definition(
@@ -355,10 +379,11 @@ class WebService(Construct):
             image=self._image,
             command=["gunicorn", "-c", "deploy/gunicorn.conf.py", "cloudcart.wsgi"],
             environment=environment,
-            secrets=self._secrets,
+            secrets={**self._secrets, **(secrets or {})},
             cpu=cpu,
             memory_mib=memory_mib,
             log_retention=self._log_retention,
+            before=before,
             # gunicorn finishes in-flight requests for graceful_timeout after SIGTERM.
             stop_timeout=self._graceful_timeout.plus(Duration.seconds(10)),
             port=WEB_PORT,
@@ -384,11 +409,22 @@ class StaffService(Construct):
         cpu: int,
         memory_mib: int,
         first_priority: int = 10,
+        environment: dict[str, str] | None = None,
+        secrets: dict[str, ecs.Secret] | None = None,
+        before: list[str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        # One gunicorn process: the smallest task has a quarter of a vCPU.
+        # One gunicorn process: the smallest task has a quarter of a vCPU. The back office (the
+        # admin over the ledger) is served here too: only this service reaches the database.
         self.task_definition = web.gunicorn_task_definition(
-            self, name="staff", cpu=cpu, memory_mib=memory_mib, web_concurrency=1
+            self,
+            name="staff",
+            cpu=cpu,
+            memory_mib=memory_mib,
+            web_concurrency=1,
+            environment=environment,
+            secrets=secrets,
+            before=before,
         )
         self.service = ecs.FargateService(
             self,
@@ -422,6 +458,13 @@ class StaffService(Construct):
                 ],
                 target_groups=[self.target_group],
             )
+        # The back office, every method: its pages, forms and CSV export.
+        web.listener.add_target_groups(
+            "BackOffice",
+            priority=first_priority + len(staff_write_rules()),
+            conditions=[elbv2.ListenerCondition.path_patterns(list(BACK_OFFICE_PATHS))],
+            target_groups=[self.target_group],
+        )
 
 
 class Workers(Construct):

@@ -91,9 +91,16 @@ def test_web_gets_the_pool_and_client_ids_and_only_the_staff_group_check(stack):
                 if action.startswith("cognito-idp:"):
                     assert pool_id in str(statement["Resource"]), statement
                     granted.setdefault(container, set()).add(action)
+    # And the back office (staff service) turns a customer's sign-in off and on.
     assert granted == {
         "web": {"cognito-idp:AdminListGroupsForUser"},
-        "staff": {"cognito-idp:AdminListGroupsForUser"},
+        "staff": {
+            "cognito-idp:AdminListGroupsForUser",
+            "cognito-idp:AdminDisableUser",
+            "cognito-idp:AdminEnableUser",
+            "cognito-idp:AdminUserGlobalSignOut",
+            "cognito-idp:AdminGetUser",
+        },
     }
 
 

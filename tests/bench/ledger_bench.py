@@ -1,0 +1,251 @@
+"""`make bench` for the back office: projector events/s, ledger lag while orders are placed, and
+the admin's order list (a filter and a search) and CSV export at 100,000 orders.
+
+Starts its own local AWS servers and PostgreSQL (free ports, tables prefixed `bench-`), as the
+test session does. Figures, never pass/fail: it prints them beside the budgets (projector
+>= 200 events/s; lag p99 <= 2 s at 50 orders/s; list p95 <= 300 ms server time) and writes
+tests/bench/results/ledger-<time>.json.
+"""
+
+import argparse
+import json
+import os
+import threading
+import time
+import tracemalloc
+import uuid
+from datetime import UTC, datetime
+
+from tests import aws_env  # noqa: F401 - the environment, before Django loads
+
+os.environ["TABLE_PREFIX"] = f"bench-{os.environ['TABLE_PREFIX'].removeprefix('test-')}"
+os.environ["DJANGO_SETTINGS_MODULE"] = "cloudcart.settings"
+os.environ["LEDGER_WAIT_TIME_SECONDS"] = "1"
+
+import django  # noqa: E402
+
+django.setup()
+
+from boto3.dynamodb.types import TypeSerializer  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from backoffice.ledger import ledger_differences  # noqa: E402
+from backoffice.models import Order  # noqa: E402
+from backoffice.projector import Projector  # noqa: E402
+from cloudcart import aws  # noqa: E402
+from cloudcart.bootstrap import aws_bootstrap  # noqa: E402
+from deploy.local.postgres import Postgres  # noqa: E402
+from tests.backoffice.support import order_item  # noqa: E402
+from tests.bench.checkout_bench import percentile  # noqa: E402
+from tests.processes import ROOT, LocalAws  # noqa: E402
+
+RESULTS_DIR = ROOT / "tests" / "bench" / "results"
+_serializer = TypeSerializer()
+
+
+def _put(items: list[dict]) -> None:
+    client = aws.client("dynamodb")
+    for start in range(0, len(items), 25):
+        requests = [
+            {"PutRequest": {"Item": {k: _serializer.serialize(v) for k, v in item.items() if v is not None}}}
+            for item in items[start : start + 25]
+        ]
+        pending = {settings.ORDERS_TABLE: requests}
+        while pending:
+            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+
+def _publish(order_ids: list[str]) -> None:
+    """The order events as the notifier publishes them (10 per SNS PublishBatch call)."""
+    sns = aws.client("sns")
+    for start in range(0, len(order_ids), 10):
+        sns.publish_batch(
+            TopicArn=settings.ORDER_EVENTS_TOPIC_ARN,
+            PublishBatchRequestEntries=[
+                {
+                    "Id": str(n),
+                    "Message": json.dumps(
+                        {"order_id": order_id, "type": "order.placed", "status": "PENDING"}
+                    ),
+                }
+                for n, order_id in enumerate(order_ids[start : start + 10])
+            ],
+        )
+
+
+def projector_throughput(*, events: int, threads: int) -> dict:
+    items = [
+        order_item(statuses=("PENDING", "CONFIRMED"), email=f"t{n}@bench.example") for n in range(events)
+    ]
+    _put(items)
+    _publish([item["order_id"] for item in items])
+    started = time.monotonic()
+    projector = Projector(threads=threads, until_idle=True)
+    projector.run()
+    seconds = time.monotonic() - started - 1.0  # each loop's last long poll waits 1 s for nothing
+    return {
+        "events": events,
+        "threads": threads,
+        "seconds": round(seconds, 2),
+        "events_per_second": round(projector.lag.projected / seconds),
+        "projected": projector.lag.projected,
+    }
+
+
+def lag_under_load(*, rate: float, seconds: float, threads: int) -> dict:
+    """Orders stored and their events published at `rate`/s while the projector runs; the lag of
+    each is the time from its publish to its row in the ledger."""
+    projector = Projector(threads=threads)
+    runner = threading.Thread(target=projector.run, daemon=True)
+    runner.start()
+    published: dict[str, float] = {}
+    interval = 1.0 / rate
+    deadline = time.monotonic() + seconds
+    next_at = time.monotonic()
+    while time.monotonic() < deadline:
+        item = order_item(email=f"lag-{uuid.uuid4().hex[:6]}@bench.example")
+        _put([item])
+        published[item["order_id"]] = time.time()
+        _publish([item["order_id"]])
+        next_at += interval
+        time.sleep(max(0.0, next_at - time.monotonic()))
+    waited = time.monotonic() + 30
+    while time.monotonic() < waited and Order.objects.filter(id__in=list(published)).count() < len(published):
+        time.sleep(0.2)
+    projector.stop()
+    runner.join(timeout=30)
+    lags = [
+        row.projected_at.timestamp() - published[row.id]
+        for row in Order.objects.filter(id__in=list(published)).only("id", "projected_at")
+    ]
+    return {
+        "offered_per_second": rate,
+        "seconds": seconds,
+        "orders": len(published),
+        "projected": len(lags),
+        "lag_p50_s": round(percentile(lags, 0.50), 3) if lags else None,
+        "lag_p99_s": round(percentile(lags, 0.99), 3) if lags else None,
+    }
+
+
+def ledger_fill(count: int) -> None:
+    """`count` orders straight into the ledger (SQL): the list's scale, not the projector's."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO backoffice_order (id, status, reason, total_cents, currency, customer_id, email,
+                shipping_address, phone, payment_provider, payment_status, payment_intent_id,
+                amount_authorized_cents, amount_captured_cents, amount_refunded_cents, payment_error,
+                request_id, created_at, updated_at, version, projected_at)
+            SELECT md5('bench' || n), (ARRAY['PENDING','CONFIRMED','CONFIRMED','CONFIRMED','REJECTED',
+                    'CANCELLED','REFUNDED','AWAITING_PAYMENT'])[1 + n %% 8], NULL, 1000 + n %% 50000, 'USD',
+                CASE WHEN n %% 3 = 0 THEN NULL ELSE 'sub-' || (n %% 20000) END,
+                'buyer' || (n %% 40000) || '@bench.example', NULL, NULL, 'stripe', 'succeeded', '',
+                0, 0, 0, '', NULL, now() - (n || ' minutes')::interval, now(), 2, now()
+            FROM generate_series(1, %s) AS n ON CONFLICT DO NOTHING
+            """,
+            [count],
+        )
+        cursor.execute(
+            """
+            INSERT INTO backoffice_orderline (order_id, position, product_id, name, unit_price_cents, qty,
+                line_total_cents)
+            SELECT md5('bench' || n), l, 'p-' || ((n * 7 + l) %% 5000),
+                (ARRAY['Blue kettle','Green teapot','Smartphone X','Desk lamp','Yoga mat'])[1 + (n + l) %% 5]
+                    || ' ' || ((n * 7 + l) %% 5000), 500, 1 + l, 500 * (1 + l)
+            FROM generate_series(1, %s) AS n, generate_series(0, 1) AS l ON CONFLICT DO NOTHING
+            """,
+            [count],
+        )
+        cursor.execute("ANALYZE backoffice_order; ANALYZE backoffice_orderline")
+
+
+def list_times(*, requests: int) -> dict:
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench-staff", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    cases = {
+        "status filter + e-mail search": {"status": "CONFIRMED", "q": "buyer123@bench.example"},
+        "past 30 days + product name search": {"placed": "30d", "q": "teapot 42"},
+        "guest filter, first page": {"buyer": "guest"},
+        "customer filter + order id search": {"buyer": "customer", "q": "0123456789abcdef0123456789abcdef"},
+    }
+    figures = {}
+    for name, query in cases.items():
+        times = []
+        for _ in range(requests):
+            started = time.perf_counter()
+            response = client.get("/admin/backoffice/order/", query)
+            times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.status_code
+        figures[name] = {
+            "p50_ms": round(percentile(times, 0.5), 1),
+            "p95_ms": round(percentile(times, 0.95), 1),
+        }
+    tracemalloc.start()
+    started = time.perf_counter()
+    response = client.get("/admin/backoffice/order/export.csv")
+    rows = sum(chunk.count(b"\n") for chunk in response.streaming_content) - 1
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    figures["csv export (all)"] = {
+        "rows": rows,
+        "seconds": round(time.perf_counter() - started, 2),
+        "peak_python_memory_mb": round(peak / 2**20, 1),
+    }
+    return figures
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=50)
+    parser.add_argument("--rate-seconds", type=float, default=30)
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--quick", action="store_true")
+    opts = parser.parse_args(argv)
+    if opts.quick:
+        opts.events, opts.rate_seconds, opts.orders, opts.requests = 500, 5, 5000, 5
+    servers = LocalAws(
+        moto_port=aws_env.MOTO_PORT, dynamodb_port=aws_env.DYNAMODB_PORT, log_prefix="bench-ledger-"
+    )
+    database = Postgres(port=aws_env.POSTGRES_PORT)
+    result = {"started_at": datetime.now(UTC).isoformat(timespec="seconds"), "cores": os.cpu_count()}
+    try:
+        servers.start()
+        database.start()
+        aws_bootstrap(wait_seconds=30)
+        call_command("migrate", verbosity=0)
+        result["projector"] = projector_throughput(events=opts.events, threads=opts.threads)
+        print("projector:", result["projector"], "(budget >= 200 events/s)", flush=True)
+        result["lag"] = lag_under_load(rate=opts.rate, seconds=opts.rate_seconds, threads=opts.threads)
+        print("lag:", result["lag"], "(budget p99 <= 2 s)", flush=True)
+        differences = list(ledger_differences())
+        result["ledger_check_differences"] = len(differences)
+        print("ledger_check after the load:", len(differences), "differences", differences[:5], flush=True)
+        ledger_fill(opts.orders)
+        result["ledger_orders"] = Order.objects.count()
+        result["list"] = list_times(requests=opts.requests)
+        for name, figures in result["list"].items():
+            print(f"order list {name}: {figures}", flush=True)
+        print("(budget: list p95 <= 300 ms server time)")
+    finally:
+        connection.close()
+        database.stop()
+        servers.stop()
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    output = RESULTS_DIR / f"ledger-{result['started_at'].replace(':', '')}.json"
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {output.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
