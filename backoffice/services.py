@@ -79,8 +79,9 @@ def order_retry_action(*, order_id: str) -> str:
     return "The order is PENDING again and was published to the worker."
 
 
-def order_cancel_action(*, order_id: str, actor: str) -> str:
-    service("orders.services.order_cancel")(order_id=order_id, actor=actor)
+def order_cancel_action(*, order_id: str) -> str:
+    # The life cycle's actor is the role ("staff"), not who: the action's row keeps who.
+    service("orders.services.order_cancel")(order_id=order_id, actor="staff")
     return "The order is cancelled."
 
 

@@ -104,7 +104,7 @@ class OrderActionView(AdminPage):
         data, actor = form.cleaned_data, request.user.username
         run = {
             "retry": lambda: services.order_retry_action(order_id=order.id),
-            "cancel": lambda: services.order_cancel_action(order_id=order.id, actor=actor),
+            "cancel": lambda: services.order_cancel_action(order_id=order.id),
             "refund": lambda: services.order_refund_action(
                 order_id=order.id,
                 amount_cents=data.get("amount"),

@@ -206,3 +206,20 @@ def test_staff_disable_and_enable_a_customers_sign_in(staff_client):
         url = f"/admin/backoffice/customer/{sub}/sign-in/{action}/"
         csrf_post(staff_client, url, {"key": _key(staff_client.get(url))})
         assert user_sign_in_enabled(user_id=sub) is enabled
+
+
+def test_cancel_submitted_twice_cancels_once(staff_client):
+    from orders.models import Order as DynamoOrder
+
+    item = order_published(statuses=("PENDING",))
+    project_all()
+    url = f"/admin/backoffice/order/{item['order_id']}/action/cancel/"
+    key = _key(staff_client.get(url))
+
+    csrf_post(staff_client, url, {"key": key})
+    csrf_post(staff_client, url, {"key": key})
+
+    order = DynamoOrder.get(item["order_id"], consistent_read=True)
+    assert order.status == "CANCELLED"
+    assert [c.status for c in order.history].count("CANCELLED") == 1
+    assert ActionRun.objects.get(key=key).state == ActionRun.DONE

@@ -598,7 +598,8 @@ def _secret_id(stack, description_start: str) -> str:
     (found,) = [
         logical_id
         for logical_id, secret in stack.of_type("AWS::SecretsManager::Secret").items()
-        if secret["Properties"]["Description"].startswith(description_start)
+        # The database's generated secret describes itself with a token (a dict), not a string.
+        if str(secret["Properties"].get("Description", "")).startswith(description_start)
     ]
     return found
 
