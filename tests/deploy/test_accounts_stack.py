@@ -85,6 +85,8 @@ def test_web_gets_the_pool_and_client_ids_and_only_the_staff_group_check(stack):
     # made by the processes that serve staff writes (web: refunds and cancels; staff: the catalog).
     granted = {}
     for container in APP_CONTAINERS:
+        if container.endswith("-before"):  # a task's migration step: its app container's role
+            continue
         for statement in _statements_of(stack, container):
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             for action in actions:

@@ -19,7 +19,7 @@ def _stripe_secret_id(stack) -> str:
     (found,) = [
         logical_id
         for logical_id, secret in stack.of_type("AWS::SecretsManager::Secret").items()
-        if secret["Properties"]["Description"].startswith("CloudCart's Stripe keys")
+        if str(secret["Properties"].get("Description", "")).startswith("CloudCart's Stripe keys")
     ]
     return found
 
