@@ -54,17 +54,9 @@ WORKER = {
     "PRODUCTS_TABLE": ("dynamodb:UpdateItem",),
     "ORDERS_TABLE": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
 }
-# The seed task: creates missing products (conditional PutItem, BatchWriteItem of the ids a
-# BatchGetItem found missing).
-SEED = {
-    "PRODUCTS_TABLE": (
-        "dynamodb:GetItem",
-        "dynamodb:BatchGetItem",
-        "dynamodb:PutItem",
-        "dynamodb:BatchWriteItem",
-        "dynamodb:DescribeTable",
-    ),
-}
+# The seed task: creates missing products (the sample: a conditional PutItem each; synthetic
+# ones with --count: BatchWriteItem of the ids a BatchGetItem found missing).
+SEED = {"PRODUCTS_TABLE": ("dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem")}
 
 
 # The notifier: reads the order it notifies about (a consistent GetItem) and keeps its markers
