@@ -9,6 +9,9 @@ import collections
 import contextlib
 import contextvars
 import functools
+import json
+import os
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -234,3 +237,88 @@ def aws_calls_counted() -> Iterator[AwsCalls]:
         yield calls
     finally:
         _calls_var.reset(token)
+
+
+# --- The AWS call log: which operations each kind of process calls, on what --------------------
+
+# Who is calling now: "request POST /checkout", "task orders.tasks.process_order"; None outside both.
+_origin_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("aws_call_origin", default=None)
+# The request parameters that name what a call acts on (and, for transactions and batches, the
+# kinds of item it holds): all the IAM check needs, never an item's contents.
+_TARGET_PARAMS = (
+    "TableName",
+    "IndexName",
+    "QueueUrl",
+    "QueueName",
+    "Bucket",
+    "TopicArn",
+    "UserPoolId",
+    "Namespace",
+)
+_logged: set[str] = set()
+_log_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def aws_call_origin(origin: str) -> Iterator[None]:
+    """Attribute the AWS calls made in this context (thread or task) to `origin` in the call log."""
+    token = _origin_var.set(origin)
+    try:
+        yield
+    finally:
+        _origin_var.reset(token)
+
+
+def _process_origin() -> str:
+    """What this process is when no request or task is running: `celery beat`, `celery worker`
+    (kombu's own polling), `gunicorn`, `manage.py <command>`, or the program (pytest)."""
+    args = sys.argv or [""]
+    program = args[0]  # a path: `python -m celery` runs .../celery/__main__.py
+    if "celery" in program:
+        for kind in ("beat", "worker"):
+            if kind in args:
+                return f"process celery {kind}"
+    if "gunicorn" in program:
+        return "process gunicorn"
+    if os.path.basename(program) == "manage.py" and len(args) > 1:
+        return f"process manage.py {args[1]}"
+    return f"process {os.path.basename(program)}"
+
+
+def _call_target(params: dict) -> dict:
+    target = {name: params[name] for name in _TARGET_PARAMS if isinstance(params.get(name), str)}
+    if isinstance(params.get("RequestItems"), dict):  # BatchGetItem, BatchWriteItem
+        target["Tables"] = sorted(params["RequestItems"])
+    if isinstance(params.get("TransactItems"), list):  # TransactWriteItems, TransactGetItems
+        target["Items"] = sorted(
+            {(kind, body.get("TableName")) for item in params["TransactItems"] for kind, body in item.items()}
+        )
+    if params.get("Tagging"):  # S3 objects written with tags: one more IAM action
+        target["Tagging"] = True
+    return target
+
+
+def _log_call(params, model, **_) -> None:
+    """botocore `before-parameter-build` handler: append each new (origin, operation, target) once."""
+    record = {
+        "origin": _origin_var.get() or _process_origin(),
+        "service": model.service_model.service_name,
+        "operation": model.name,
+        **_call_target(params or {}),
+    }
+    line = json.dumps(record, sort_keys=True, default=list)
+    with _log_lock:
+        if line in _logged:
+            return
+        _logged.add(line)
+    # One write per line on an O_APPEND file: lines from many processes never interleave.
+    fd = os.open(settings.AWS_CALL_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+if settings.AWS_CALL_LOG and ("before-parameter-build", _log_call) not in botocore_handlers.BUILTIN_HANDLERS:
+    # Registered like `_count_call` above, so PynamoDB's and kombu's clients log too.
+    botocore_handlers.BUILTIN_HANDLERS.append(("before-parameter-build", _log_call))

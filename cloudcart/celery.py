@@ -6,6 +6,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cloudcart.settings")
 
-app = Celery("cloudcart")
+# OriginTask: each task's AWS calls are attributed to it in the AWS call log (AWS_CALL_LOG).
+app = Celery("cloudcart", task_cls="cloudcart.task_context:OriginTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -3,12 +3,13 @@ chunked bodies)."""
 
 import io
 import logging
+import re
 
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import JsonResponse
 
-from cloudcart.aws import aws_calls_counted
+from cloudcart.aws import aws_call_origin, aws_calls_counted
 from cloudcart.errors import RequestTooLarge, error_body
 from cloudcart.logs import REQUEST_ID_HEADER, request_id_from, request_id_var
 
@@ -52,6 +53,26 @@ class AwsCallCountMiddleware:
             response = self.get_response(request)
         response[AWS_CALLS_HEADER] = calls.header_value()
         return response
+
+
+# A path segment kept as it is in the call log (`refunds`, `stock`); any other (an id) becomes `*`.
+_ROUTE_WORD = re.compile(r"[a-z][a-z_-]{0,19}")
+
+
+class AwsCallOriginMiddleware:
+    """With AWS_CALL_LOG: the AWS calls a request makes are logged as `request <METHOD> <path>`,
+    ids in the path as `*` (`/orders/*/refunds`): what the load balancer's rules match on."""
+
+    def __init__(self, get_response):
+        if not settings.AWS_CALL_LOG:
+            raise MiddlewareNotUsed
+        self.get_response = get_response
+
+    def __call__(self, request):
+        segments = request.path.strip("/").split("/")
+        path = "/" + "/".join(s if _ROUTE_WORD.fullmatch(s) else "*" for s in segments if s)
+        with aws_call_origin(f"request {request.method} {path}"):
+            return self.get_response(request)
 
 
 PRIVATE_CACHE_CONTROL = "private, no-store"

@@ -65,6 +65,7 @@ MIDDLEWARE = [
     # `Cache-Control: private, no-store` on per-client answers (views with `private_answers`).
     "cloudcart.middleware.PrivateAnswersMiddleware",
     "cloudcart.middleware.AwsCallCountMiddleware",  # only with AWS_CALL_COUNTING
+    "cloudcart.middleware.AwsCallOriginMiddleware",  # only with AWS_CALL_LOG
     "cloudcart.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -238,6 +239,10 @@ DYNAMODB_ENDPOINT_URL = (
 # Count the AWS calls each request makes (cloudcart.aws.aws_calls_counted) and answer them in an
 # `X-AWS-Calls: dynamodb=2, sqs=1` header and the access log: on in tests and `make bench`.
 AWS_CALL_COUNTING = env.bool("AWS_CALL_COUNTING", default=False)
+# A file every process appends the AWS operations it calls to, once each, with who called
+# (a request, a Celery task, the process itself) and on what (tables, queues, buckets): the
+# test suite turns it into the IAM actions each process kind needs (tests/iam/). Empty: off.
+AWS_CALL_LOG = env.str("AWS_CALL_LOG", default="")
 
 # Table names: each defaults to the prefix + its name (tests use a unique prefix per run); the
 # CDK stack sets every name.

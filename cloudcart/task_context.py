@@ -1,4 +1,5 @@
 """The request id rides in every Celery message's headers; the worker's log lines carry it.
+Every task's AWS calls are logged as its own (`task <name>`) when AWS_CALL_LOG is on.
 
 Connected once per process in CloudCartConfig.ready(), so both the web (publisher) and the
 worker (consumer) have it. The worker also keeps Django's JSON logging instead of Celery's own,
@@ -7,9 +8,10 @@ and builds its AWS clients before its pool starts.
 
 import logging.config
 
-from celery import signals
+from celery import Task, signals
 from django.conf import settings
 
+from cloudcart.aws import aws_call_origin
 from cloudcart.logs import request_id_var
 
 HEADER = "cloudcart_request_id"
@@ -48,3 +50,13 @@ def clients_warm(**kwargs) -> None:
 def worker_logging(**kwargs) -> None:
     """Connected, so Celery leaves logging to us: the same JSON lines as the web process."""
     logging.config.dictConfig(settings.LOGGING)
+
+
+class OriginTask(Task):
+    """The app's task class: a task's AWS calls belong to the task, in a worker or called directly."""
+
+    def __call__(self, *args, **kwargs):
+        if not settings.AWS_CALL_LOG:
+            return super().__call__(*args, **kwargs)
+        with aws_call_origin(f"task {self.name}"):
+            return super().__call__(*args, **kwargs)

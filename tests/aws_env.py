@@ -30,6 +30,16 @@ os.environ["AWS_SECRET_ACCESS_KEY"] = "test"
 os.environ["AWS_REGION"] = "us-east-1"
 # Tests pin the AWS calls a request makes (cloudcart.aws.aws_calls_counted, `X-AWS-Calls`).
 os.environ["AWS_CALL_COUNTING"] = "1"
+# Every process of the session logs the AWS operations it calls here; at the end the IAM check
+# (tests/iam/) holds them against the stack's task roles. One file per session (xdist workers
+# inherit the controller's).
+os.environ.setdefault(
+    "AWS_CALL_LOG",
+    os.path.join(
+        os.path.dirname(__file__), "artifacts", f"aws-calls-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
+    ),
+)
+os.makedirs(os.path.dirname(os.environ["AWS_CALL_LOG"]), exist_ok=True)
 # Every run gets its own tables (and queues), so runs never see each other's data.
 os.environ["TABLE_PREFIX"] = f"test-{uuid.uuid4().hex[:8]}-"
 for name in ("PRODUCTS_TABLE", "CARTS_TABLE", "ORDERS_TABLE", "IDEMPOTENCY_TABLE"):

@@ -16,6 +16,7 @@ from deploy.local.postgres import Postgres
 from tests import aws_env
 from tests.accounts.support import access_token_for, email_new, user_create
 from tests.aws_env import free_port
+from tests.iam.plugin import pytest_sessionfinish  # noqa: F401 - the IAM check, after the last test
 from tests.processes import Gunicorn, LocalAws, LocalStripe
 
 ROOT = Path(__file__).resolve().parent.parent

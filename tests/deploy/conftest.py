@@ -50,7 +50,12 @@ class Synthesized:
         return {e["Name"]: e["Value"] for e in self.containers()[container_name]["Environment"]}
 
 
-def _synthesize(outdir: Path, context: dict) -> Synthesized:
+HTTPS_CONTEXT = {"region": REGION, "certificateArn": CERTIFICATE_ARN, "domainName": DOMAIN_NAME}
+# The templates synthesized in this session, by shape: the IAM check (tests/iam/) reuses them.
+TEMPLATES: dict[str, dict] = {}
+
+
+def synthesize(outdir: Path, context: dict) -> Synthesized:
     from deploy.stacks import app_build
 
     app = app_build(outdir=str(outdir), context=context)
@@ -64,6 +69,7 @@ def _synthesize(outdir: Path, context: dict) -> Synthesized:
             failure += "\n" + report.read_text()
     # The template is written before the validation plugins run, so it is there either way.
     template = json.loads((outdir / "CloudCart.template.json").read_text())
+    TEMPLATES["https" if context.get("certificateArn") else "http"] = template
     return Synthesized(outdir=outdir, template_json=template, nag_failure=failure)
 
 
@@ -71,11 +77,8 @@ def _synthesize(outdir: Path, context: dict) -> Synthesized:
 def synthesized(tmp_path_factory) -> dict[str, Synthesized]:
     """{"https": with a certificate and domain (production), "http": without (a first try-out)}."""
     return {
-        "https": _synthesize(
-            tmp_path_factory.mktemp("cdk-https"),
-            {"region": REGION, "certificateArn": CERTIFICATE_ARN, "domainName": DOMAIN_NAME},
-        ),
-        "http": _synthesize(tmp_path_factory.mktemp("cdk-http"), {"region": REGION}),
+        "https": synthesize(tmp_path_factory.mktemp("cdk-https"), HTTPS_CONTEXT),
+        "http": synthesize(tmp_path_factory.mktemp("cdk-http"), {"region": REGION}),
     }
 
 
