@@ -12,11 +12,14 @@ A few loops run side by side in one process (LEDGER_PROJECTOR_THREADS), each wit
 database connection: a batch spends most of its time waiting on SQS, DynamoDB or PostgreSQL.
 """
 
+import functools
 import json
 import logging
 import threading
 import time
 
+import boto3
+from botocore.config import Config
 from django.conf import settings
 from django.db import close_old_connections, connection
 
@@ -100,9 +103,28 @@ def messages_delete(*, queue_url: str, messages: list[dict]) -> None:
         logger.warning("Ledger: could not delete a projected event: %s", failure.get("Message"))
 
 
+@functools.cache
+def _long_poll_client(wait_seconds: int):
+    """An SQS client whose read timeout outlasts the long poll: the shared client's
+    (AWS_READ_TIMEOUT, 3 s) cut every idle 10 s ReceiveMessage short with a read timeout."""
+    return boto3.session.Session().client(
+        "sqs",
+        endpoint_url=settings.SQS_ENDPOINT_URL,
+        region_name=settings.AWS_REGION,
+        aws_access_key_id=settings.AWS_ACCESS_KEY_ID,
+        aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,
+        config=Config(
+            connect_timeout=settings.AWS_CONNECT_TIMEOUT,
+            read_timeout=wait_seconds + settings.AWS_READ_TIMEOUT,
+            retries={"mode": "standard", "total_max_attempts": 1 + settings.AWS_MAX_RETRIES},
+            max_pool_connections=32,
+        ),
+    )
+
+
 def receive(*, queue_url: str, wait_seconds: int) -> list[dict]:
     return (
-        aws.client("sqs")
+        _long_poll_client(wait_seconds)
         .receive_message(
             QueueUrl=queue_url,
             MaxNumberOfMessages=10,

@@ -165,3 +165,17 @@ def test_ledger_rebuild_resumes_where_it_stopped():
 
     assert result.resumed
     assert result.orders >= 3 and LedgerCursor.objects.get(name="rebuild").position == ""
+
+
+def test_an_idle_long_poll_longer_than_the_aws_read_timeout_comes_back_empty():
+    """Found on `make run`: the projector's 10 s long poll on the shared client (3 s read
+    timeout) failed every idle receive with a read timeout."""
+    from django.conf import settings
+
+    from backoffice.projector import receive
+    from cloudcart import aws
+
+    url = aws.client("sqs").create_queue(QueueName=f"{settings.QUEUE_PREFIX}idle-{uuid.uuid4().hex[:8]}")[
+        "QueueUrl"
+    ]
+    assert receive(queue_url=url, wait_seconds=int(settings.AWS_READ_TIMEOUT) + 1) == []
