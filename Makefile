@@ -141,6 +141,7 @@ bench: $(VENV)/.installed dynamodb-local ## every case 3x beside ceiling + floor
 	$(call need,wrk,wrk,the load generator of the benchmarks,wrk (apt install wrk / brew install wrk))
 	python -m tests.bench.run $(BENCH_ARGS)
 	python -m tests.bench.ledger_bench
+	python -m tests.bench.storefront
 
 profile: $(VENV)/.installed ## pyinstrument call trees of the hot catalog paths (PATHS="/products/1 ...")
 	python -m tests.bench.profile $(PATHS)
@@ -149,7 +150,7 @@ profile: $(VENV)/.installed ## pyinstrument call trees of the hot catalog paths 
 # The app stack needs no AWS account to synthesize (account-agnostic, no lookups).
 # jsii warns loudly on Debian's node 20 (end of life); it works, the warning is noise here.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
-synth: $(VENV)/.deploy-installed ## write the CloudFormation template to deploy/cdk.out (offline)
+synth: $(VENV)/.deploy-installed storefront ## write the CloudFormation template to deploy/cdk.out (offline)
 	cd deploy && python app.py && ls cdk.out/*.template.json
 
 # `cdk deploy` needs the cdk CLI, AWS credentials and Docker (it builds and pushes the image).

@@ -1,7 +1,9 @@
 """The CDK app: `make synth` (or `cdk synth` / `cdk deploy` in deploy/) builds the CloudCart stack.
 
 Context (`-c key=value` or cdk.json): `certificateArn` (HTTPS on the load balancer), `domainName`
-(the API's host name, pointed at the load balancer), `stackName` (default "CloudCart").
+(the API's host name), `hostedZoneId` (+ optional `hostedZoneName`: the shop and API on
+`domainName` through CloudFront, with an ACM certificate and Route 53 records), `stackName`
+(default "CloudCart").
 """
 
 import os

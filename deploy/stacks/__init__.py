@@ -27,6 +27,9 @@ def app_build(*, outdir: str | None = None, context: dict | None = None) -> cdk.
         sizing=SIZES[size],
         certificate_arn=app.node.try_get_context("certificateArn"),
         domain_name=app.node.try_get_context("domainName"),
+        # With a Route 53 zone, the shop and API get `domainName` on CloudFront, with a certificate.
+        hosted_zone_id=app.node.try_get_context("hostedZoneId"),
+        hosted_zone_name=app.node.try_get_context("hostedZoneName"),
         # The SES identity receipts are sent from: a domain, or one address.
         email_identity=app.node.try_get_context("emailIdentity") or "example.com",
         # `none`: a shop paid elsewhere (orders confirm on stock alone, no Stripe keys).

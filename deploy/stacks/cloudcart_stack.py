@@ -36,6 +36,7 @@ from deploy.stacks.network import Network
 from deploy.stacks.notifications import Notifications, Notifier
 from deploy.stacks.queues import OrdersQueues
 from deploy.stacks.services import SeedTask, StaffService, WebService, Workers
+from deploy.stacks.storefront import Storefront
 from deploy.stacks.tables import Tables
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,6 +96,8 @@ class CloudCartStack(Stack):
         *,
         certificate_arn: str | None = None,
         domain_name: str | None = None,
+        hosted_zone_id: str | None = None,
+        hosted_zone_name: str | None = None,
         email_identity: str = "example.com",
         image: ecs.ContainerImage | None = None,
         nat_gateways: int = 1,
@@ -265,6 +268,24 @@ class CloudCartStack(Stack):
             checkouts_per_address=100,
             window=Duration.minutes(5),
         )
+        # The web shop and the API on one CloudFront distribution (the API behind it, at the load
+        # balancer); with a hosted zone, on `domain_name` with its own certificate and DNS records.
+        storefront = Storefront(
+            self,
+            "Storefront",
+            build_dir=ROOT / "storefront" / "dist" / "shop",
+            load_balancer=web.load_balancer,
+            load_balancer_https=certificate is not None,
+            domain_name=domain_name if hosted_zone_id else None,
+            hosted_zone_id=hosted_zone_id,
+            hosted_zone_name=hosted_zone_name,
+        )
+        # Requests through the distribution keep the viewer's Host; browsers post from its origin.
+        web.allowed_hosts = ",".join(dict.fromkeys([*web.allowed_hosts.split(","), storefront.host]))
+        for task_definition in (web.task_definition, staff.task_definition):
+            task_definition.default_container.add_environment("ALLOWED_HOSTS", web.allowed_hosts)
+            for name, value in storefront.environment().items():
+                task_definition.default_container.add_environment(name, value)
         environment["ALLOWED_HOSTS"] = web.allowed_hosts
         # Browsers upload images from the API's own pages (the browsable API) and the shop's
         # origins (context `shopOrigins`, comma-separated).

@@ -107,7 +107,9 @@ class PipelineStack(Stack):
             commands=[
                 # Lint and the whole suite, as on a developer's machine and in GitHub Actions.
                 "make test",
-                # The cloud assembly (cdk-nag runs during synthesis) into deploy/cdk.out, with this
+                # The cloud assembly (cdk-nag runs during synthesis) into deploy/cdk.out, with the
+                # web shop built into it (make synth builds storefront/, an asset the stages'
+                # BucketDeployment uploads to the shop's bucket), with this
                 # pipeline's context: the CDK app reads CDK_CONTEXT_JSON as `cdk -c` would pass it.
                 'CDK_CONTEXT_JSON="$PIPELINE_CONTEXT" make synth',
             ],

@@ -14,6 +14,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-0123456789ab"
 DOMAIN_NAME = "api.example.com"
+HOSTED_ZONE_ID = "Z0123456789EXAMPLE"
 REGION = "us-east-1"
 
 
@@ -50,7 +51,12 @@ class Synthesized:
         return {e["Name"]: e["Value"] for e in self.containers()[container_name]["Environment"]}
 
 
-HTTPS_CONTEXT = {"region": REGION, "certificateArn": CERTIFICATE_ARN, "domainName": DOMAIN_NAME}
+HTTPS_CONTEXT = {
+    "region": REGION,
+    "certificateArn": CERTIFICATE_ARN,
+    "domainName": DOMAIN_NAME,
+    "hostedZoneId": HOSTED_ZONE_ID,
+}
 # The templates synthesized in this session, by shape: the IAM check (tests/iam/) reuses them.
 TEMPLATES: dict[str, dict] = {}
 
@@ -74,8 +80,9 @@ def synthesize(outdir: Path, context: dict) -> Synthesized:
 
 
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory) -> dict[str, Synthesized]:
-    """{"https": with a certificate and domain (production), "http": without (a first try-out)}."""
+def synthesized(tmp_path_factory, storefront_built) -> dict[str, Synthesized]:
+    """{"https": with a certificate, domain and hosted zone (production), "http": without (a first
+    try-out)}. The web shop's build is part of the app (it is uploaded on deploy)."""
     return {
         "https": synthesize(tmp_path_factory.mktemp("cdk-https"), HTTPS_CONTEXT),
         "http": synthesize(tmp_path_factory.mktemp("cdk-http"), {"region": REGION}),

@@ -24,6 +24,9 @@ ACKNOWLEDGED_RULES = {
     "AwsSolutions-CFR4",  # the image CDN's default *.cloudfront.net certificate
     "AwsSolutions-COG2",  # customers' MFA optional
     "AwsSolutions-COG8",  # no Plus-plan threat protection; the app throttles sign-in
+    "AwsSolutions-CFR5",  # the shop's distribution to an ALB without a certificate (a try-out): HTTP
+    "AwsSolutions-IAM4",  # the CDK's BucketDeployment function: AWS's basic Lambda logging policy
+    "AwsSolutions-L1",  # the CDK's BucketDeployment function: the runtime the CDK release pins
 }
 
 

@@ -810,7 +810,7 @@ def test_images_bucket_denies_plain_http_and_lets_cloudfront_read_products_only(
     assert str(cdn_read["Resource"]).endswith("'/products/*']]}") or "/products/*" in str(
         cdn_read["Resource"]
     )
-    (distribution_id,) = stack.of_type("AWS::CloudFront::Distribution")
+    (distribution_id,) = _images_distributions(stack)
     assert distribution_id in str(cdn_read["Condition"]["StringEquals"]["AWS:SourceArn"])
 
 
@@ -820,8 +820,17 @@ def test_images_cors_allows_browser_posts_from_the_api_origin(stack):
     assert cors[0]["AllowedOrigins"] == [f"https://{DOMAIN_NAME}"]  # the API's pages, never "*"
 
 
+def _images_distributions(stack) -> dict:
+    """The image CDN (the shop's distribution, deploy/stacks/storefront.py, is another)."""
+    return {
+        logical_id: distribution
+        for logical_id, distribution in stack.of_type("AWS::CloudFront::Distribution").items()
+        if distribution["Properties"]["DistributionConfig"]["Comment"] == "CloudCart product images"
+    }
+
+
 def test_image_cdn_uses_origin_access_control_https_and_logs(stack):
-    (distribution,) = stack.of_type("AWS::CloudFront::Distribution").values()
+    (distribution,) = _images_distributions(stack).values()
     config = distribution["Properties"]["DistributionConfig"]
     (origin,) = config["Origins"]
     assert origin["OriginAccessControlId"]
