@@ -18,21 +18,6 @@ from rest_framework.views import APIView
 from shop.csp import shop_csp
 
 
-@extend_schema(
-    operation_id="shop_config",
-    tags=["shop"],
-    summary="The web shop's settings (payments, Stripe.js); sets the CSRF cookie the shop's writes send back",
-    responses={
-        200: inline_serializer(
-            name="ShopConfig",
-            fields={
-                "payments_provider": serializers.CharField(help_text="`stripe` or `none`."),
-                "stripe_js_url": serializers.CharField(help_text="Where the browser loads Stripe.js from."),
-                "stripe_publishable_key": serializers.CharField(),
-            },
-        )
-    },
-)
 class ShopConfigView(APIView):
     """What the shop needs to know at run time, chosen by configuration (never built into the assets)."""
 
@@ -40,6 +25,23 @@ class ShopConfigView(APIView):
     renderer_classes = [JSONRenderer]
     private_answers = True  # it sets the caller's CSRF cookie: no shared cache may keep it
 
+    @extend_schema(
+        operation_id="shop_config",
+        tags=["shop"],
+        summary="The web shop's settings (payments, Stripe.js); sets the CSRF cookie for its writes",
+        responses={
+            200: inline_serializer(
+                name="ShopConfig",
+                fields={
+                    "payments_provider": serializers.CharField(help_text="`stripe` or `none`."),
+                    "stripe_js_url": serializers.CharField(
+                        help_text="Where the browser loads Stripe.js from."
+                    ),
+                    "stripe_publishable_key": serializers.CharField(),
+                },
+            )
+        },
+    )
     def get(self, request):
         get_token(request)  # Django's CsrfViewMiddleware then sets the `csrftoken` cookie
         return Response(
