@@ -43,6 +43,8 @@ STAFF = {
         "dynamodb:UpdateItem",
     ),
     "ORDERS_TABLE": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+    # The back office's sign-in counts attempts in the API's brute-force guard (accounts/login_guard.py).
+    "THROTTLE_TABLE": ("dynamodb:UpdateItem",),
 }
 # The ledger's projector reads the orders its events name (a consistent BatchGetItem);
 # `ledger_rebuild` and `ledger_check`, run as its one-off tasks, Scan the orders table in pages.

@@ -495,8 +495,9 @@ def test_staff_role_writes_products_image_objects_and_refunds_and_nothing_else(s
         bucket_id,
         notifications_queue,
         *stack.of_type("AWS::Cognito::UserPool"),  # the staff group's re-check (test_accounts_stack)
-        # The back office's retry publishes the order to the worker.
+        # The back office's retry publishes the order to the worker; its sign-in counts attempts.
         _orders_queue_id(stack),
+        _table_id(stack, "THROTTLE_TABLE"),
     )
     resources = [s["Resource"] for s in staff]
     for statement in staff:
