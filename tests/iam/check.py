@@ -30,6 +30,23 @@ ALLOWED_UNUSED: dict[tuple[str, str, str | None], str] = {
     "catalog/services.py) reads a chunk's ids before its BatchWriteItem; the suite runs the seed "
     "process without --count (tests/ops/test_outage.py) and the synthetic path in-process",
     ("seed", "dynamodb:BatchWriteItem", "PRODUCTS_TABLE"): "as BatchGetItem: the synthetic products' writes",
+    **{
+        ("*", f"xray:{action}", None): "the OpenTelemetry collector beside the app in each task "
+        "(deploy/stacks/services.py) sends the traces to X-Ray with the task's role: no call of the app's"
+        for action in (
+            "PutTraceSegments",
+            "PutTelemetryRecords",
+            "GetSamplingRules",
+            "GetSamplingTargets",
+            "GetSamplingStatisticSummaries",
+        )
+    },
+    ("*", "cognito-idp:AdminListGroupsForUser", None): "the staff re-check (accounts/staff_check.py) on "
+    "staff writes; its answer is kept per process and caller for STAFF_RECHECK_SECONDS, so which "
+    "process asks in the suite depends on the order tests run in",
+    ("staff", "cognito-idp:AdminGetUser", None): "the back office's customer page shows whether the "
+    "account may sign in (accounts/selectors.py user_sign_in_enabled); the admin tests read it "
+    "directly, not through the page",
     ("notifier", "kms:Decrypt", None): "SNS uses the events topic's KMS key on the publisher's behalf: "
     "sns:Publish to an encrypted topic needs it, no call of ours does",
     ("notifier", "kms:GenerateDataKey*", None): "as kms:Decrypt: SNS encrypts each published event",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from deploy.stacks.services import STAFF_WRITE_METHODS, STAFF_WRITE_PATHS
+from deploy.stacks.services import BACK_OFFICE_PATHS, STAFF_WRITE_METHODS, STAFF_WRITE_PATHS
 
 
 @dataclass(frozen=True)
@@ -17,19 +17,20 @@ class Kind:
     name: str  # the container (and task role) in the synthesized stack
     queues: tuple[str, ...] = ()  # settings naming the queues its Celery worker consumes
     process: str | None = None  # the logged origin of the process itself, outside requests and tasks
-    paths: tuple[str, ...] = ()  # the load balancer's path patterns for the requests it serves...
-    methods: tuple[str, ...] = ()  # ...and their methods (none: any); other requests are web's
+    # The load balancer's rules that send it requests: (path patterns, methods; none: any).
+    # Requests no rule matches are web's.
+    routes: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
 
 
 KINDS = (
     Kind("web", process="process gunicorn"),
-    Kind("staff", paths=STAFF_WRITE_PATHS, methods=STAFF_WRITE_METHODS),  # the ALB's staff rules
+    # The staff writes and the back office (the Django admin over the ledger).
+    Kind("staff", routes=((STAFF_WRITE_PATHS, STAFF_WRITE_METHODS), (BACK_OFFICE_PATHS, ()))),
     Kind("worker", queues=("ORDERS_QUEUE_NAME",)),
     Kind("notifier", queues=("NOTIFICATIONS_QUEUE_NAME",)),
     Kind("beat", process="process celery beat"),
     Kind("seed", process="process manage.py seed_products"),
-    Kind("projector", process="process manage.py ledger_project"),  # the back office's order ledger
-    Kind("backoffice", paths=("/admin", "/admin/*")),  # the Django admin over the ledger
+    Kind("ledger", process="process manage.py ledger_project"),  # the back office's projector
 )
 
 
@@ -69,10 +70,9 @@ def kinds_of(call: dict) -> list[str] | None:
     if origin.startswith("request "):
         _, method, path = origin.split(" ", 2)
         for kind in KINDS:
-            if any(fnmatch.fnmatchcase(path, p) for p in kind.paths) and method in (
-                kind.methods or (method,)
-            ):
-                return [kind.name]
+            for paths, methods in kind.routes:
+                if any(fnmatch.fnmatchcase(path, p) for p in paths) and method in (methods or (method,)):
+                    return [kind.name]
         return ["web"]
     if origin.startswith("task "):
         queue = task_queue(origin.removeprefix("task "))
