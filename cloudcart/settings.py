@@ -659,6 +659,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # PATCH /cart sets a whole line: its body is not a partial update.
     "COMPONENT_SPLIT_PATCH": False,
+    # An order's status and its payment's status are both "status": name each set of choices.
+    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.lifecycle.STATUSES"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "accounts.openapi.postprocess_bearer_errors",

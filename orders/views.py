@@ -140,7 +140,7 @@ class CheckoutView(InputForm, APIView):
     write_scope = "checkout"
     permission_classes = [CheckoutAllowed]
 
-    class Input(serializers.Serializer):
+    class CheckoutInput(serializers.Serializer):
         items = serializers.ListField(
             child=CheckoutLineInput(),
             required=False,
@@ -165,11 +165,11 @@ class CheckoutView(InputForm, APIView):
                 raise serializers.ValidationError({"phone": ["SMS updates need a phone number."]})
             return data
 
-    input_serializer = Input
+    input_serializer = CheckoutInput
 
     def post(self, request):
         key = _idempotency_key(request)
-        data = validated(self.Input, request.data)
+        data = validated(self.CheckoutInput, request.data)
         lines = None
         if "items" in data:
             lines = [LineRequest(product_id=line["id"], qty=line["qty"]) for line in data["items"]]

@@ -60,7 +60,7 @@ class OrderPaymentView(InputForm, APIView):
 
     private_answers = True
 
-    class Input(serializers.Serializer):
+    class PaymentInput(serializers.Serializer):
         payment_method = serializers.RegexField(
             r"^(pm|card)_[A-Za-z0-9_]{1,200}\Z",
             required=False,
@@ -68,10 +68,10 @@ class OrderPaymentView(InputForm, APIView):
             help_text="A Stripe PaymentMethod id (`pm_...`) or a card id from Stripe.js (`card_...`).",
         )
 
-    input_serializer = Input
+    input_serializer = PaymentInput
 
     def post(self, request, order_id: str):
-        data = validated(self.Input, request.data or {})
+        data = validated(self.PaymentInput, request.data or {})
         order_get_for_owner(
             order_id=order_id, customer_id=request.user.id, cart_id=cart_id_from_request(request)
         )

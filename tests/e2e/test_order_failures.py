@@ -104,7 +104,8 @@ def test_an_order_whose_publish_failed_is_published_by_the_reconciler(
     finally:
         web.stop()
     assert Order.get(order_id, consistent_read=True).status == "PENDING"
-    assert orders_queue.depth() == 0  # nothing was published
+    # Nothing was published for it (other tests' redeliveries may still be in flight on the queue).
+    assert order_id not in orders_queue.order_ids()
 
     env = {"ORDERS_RECONCILE_AFTER_SECONDS": "1", "ORDERS_RECONCILE_INTERVAL_SECONDS": "1"}
     worker = CeleryProcess("worker", concurrency=1, env=env, name="e2e-reconcile-worker")
