@@ -6,10 +6,11 @@
 2. Capture at Stripe. A redelivery (the worker killed after step 1) finds the mark and goes
    straight here, so the stock is taken once; a capture that already happened is recognised
    (the intent `succeeded`), so the money is captured once.
-3. PENDING -> CONFIRMED with the captured amount. A capture that fails gives the stock back and
-   rejects the order (`payment_failed`) in ONE transaction. Stripe unreachable: OrderRetryLater
-   (the task retries; past its budget the reconciler FAILs the order as for any order, the stock
-   stays taken for it, and an operator's retry captures).
+3. PENDING -> CONFIRMED with the captured amount (or FAILED -> CONFIRMED: the reconciler gave
+   up on the order while its capture was in flight; the money taken wins). A capture that fails
+   gives the stock back and rejects the order (`payment_failed`) in ONE transaction. Stripe
+   unreachable: OrderRetryLater (the task retries; past its budget the reconciler FAILs the
+   order as for any order, the stock stays taken for it, and an operator's retry captures).
 An order marked `stock_taken_at` cannot be cancelled (orders.services.order_cancel), so nothing
 is ever captured for an order that is not on its way to CONFIRMED.
 """
@@ -187,23 +188,28 @@ def _capture_and_confirm(order: Order) -> str | None:
         return _capture_failed(order, detail=detail, intent_status=intent.status)
     # We capture the whole authorisation (localstripe has no `amount_received`).
     captured = int(intent.amount)
-    moved = order_transition(
-        order,
-        source=Order.PENDING,
-        target=Order.CONFIRMED,
-        actor=Actor.WORKER,
-        actions=[Order.payment.status.set(intent.status), Order.payment.amount_captured_cents.set(captured)],
-        condition=Order.stock_taken_at.exists(),
-    )
-    if not moved:
+    paid = [Order.payment.status.set(intent.status), Order.payment.amount_captured_cents.set(captured)]
+    # The money is taken: the order is CONFIRMED, whatever came between. Only the reconciler's
+    # FAILED can (the order's publishes ran out while this capture was in flight): it yields to
+    # the capture. An operator's retry of it meanwhile makes it PENDING again: try once more.
+    for _ in range(3):
+        source = order.status
+        if source not in (Order.PENDING, Order.FAILED):
+            return None  # another delivery confirmed it
+        if order_transition(
+            order,
+            source=source,
+            target=Order.CONFIRMED,
+            actor=Actor.WORKER,
+            actions=[*paid, Order.reason.remove()] if source == Order.FAILED else paid,
+            condition=Order.stock_taken_at.exists(),
+        ):
+            if source == Order.FAILED:
+                logger.warning("Order %s FAILED while its capture was in flight: CONFIRMED", order.order_id)
+            _order_log_final(order)
+            return Order.CONFIRMED
         order.refresh(consistent_read=True)
-        if order.status != Order.CONFIRMED:
-            # Only the reconciler's FAILED can come between (a capture that kept failing past the
-            # publish budget): an operator's retry confirms it, finding the capture done.
-            logger.error("Order %s captured while %s: retry it to confirm", order.order_id, order.status)
-        return None
-    _order_log_final(order)
-    return Order.CONFIRMED
+    raise _transient("the order kept changing under its capture", order.order_id)
 
 
 def order_process_paid(order: Order) -> str | None:

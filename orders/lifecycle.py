@@ -52,6 +52,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(Order.PENDING, Order.CANCELLED, A.OWNER, A.STAFF, why="cancelled before capture"),
     _t(Order.PENDING, Order.FAILED, A.RECONCILER, why="every publish failed"),
     _t(Order.FAILED, Order.PENDING, A.OPERATOR, why="retried"),
+    _t(Order.FAILED, Order.CONFIRMED, A.WORKER, why="captured while the reconciler gave up"),
     _t(Order.CONFIRMED, Order.PARTIALLY_REFUNDED, A.STAFF, why="part refunded"),
     _t(Order.CONFIRMED, Order.REFUNDED, A.STAFF, why="all refunded"),
     _t(Order.PARTIALLY_REFUNDED, Order.PARTIALLY_REFUNDED, A.STAFF, why="another part refunded"),

@@ -1,6 +1,7 @@
 """The worker with a paid order (`order_process`, in process), the payments reconciler and cancel,
 against localstripe over HTTP and DynamoDB Local."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from orders.capture import _stock_take
 from orders.models import Order
 from orders.services import OrderRetryLater, order_process, order_retry, orders_reconcile
 from payments.services import payments_reconcile
+from tests.hold_proxy import ANSWER_LATER, HoldingProxy
 from tests.payments.support import CARD_OK, cancel_at_stripe, card, confirm_at_stripe, intent
 
 
@@ -167,3 +169,41 @@ def test_cancel_before_payment_and_before_capture_but_not_after(stripe_on, api, 
     refused = api.post(f"/orders/{captured}/cancel")
     assert refused.status_code == 409 and refused.json()["code"] == "order_not_cancellable"
     assert stock(product) == 4  # only the captured order's unit
+
+
+def test_an_order_failed_by_the_reconciler_while_its_capture_is_in_flight_ends_confirmed(
+    stripe_on, api, make_product, settings
+):
+    """The reconciler FAILs a PENDING order whose publishes are spent; the worker may be capturing
+    it at that very moment. The money is captured, so the order is CONFIRMED, not left FAILED."""
+    product = make_product(stock=3, price_cents=900)
+    order_id = paid_order(api, stripe_on.url, product)
+    capture = f"/v1/payment_intents/{Order.get(order_id, consistent_read=True).payment.intent_id}/capture"
+    outcome = []
+    with HoldingProxy(
+        stripe_on.url, rule=lambda method, path, *_: ANSWER_LATER if path == capture else None
+    ) as proxy:
+        settings.STRIPE_API_BASE = proxy.url
+        worker = threading.Thread(target=lambda: outcome.append(order_process(order_id=order_id)))
+        worker.start()
+        try:
+            proxy.wait_held(1, timeout=30)  # captured at Stripe, the worker not yet told
+            Order(order_id=order_id).update(
+                actions=[
+                    Order.publishes.set(settings.ORDERS_MAX_PUBLISHES),
+                    Order.republish_at.set(datetime.now(UTC) - timedelta(seconds=1)),
+                ]
+            )
+            orders_reconcile(older_than_seconds=0)
+            assert Order.get(order_id, consistent_read=True).status == "FAILED"
+        finally:
+            proxy.release()
+            worker.join(timeout=30)
+
+    assert outcome == ["CONFIRMED"]
+    order = Order.get(order_id, consistent_read=True)
+    assert (order.status, order.reason) == ("CONFIRMED", None)
+    assert [c.status for c in order.history] == ["AWAITING_PAYMENT", "PENDING", "FAILED", "CONFIRMED"]
+    assert int(order.payment.amount_captured_cents) == 900
+    assert stock(product) == 2
+    assert order_process(order_id=order_id) is None  # a redelivery changes nothing
