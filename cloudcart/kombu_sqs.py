@@ -17,6 +17,12 @@ hot loop against a dead endpoint). A queue that stays missing shows as repeated 
 failing `/readyz`, not as a dead worker.
 Remove this module once kombu handles the failed receive itself.
 
+Also: kombu acks each message with its own DeleteMessage, on the worker's event loop. Here acks
+are collected per queue and deleted ten at a time (DeleteMessageBatch), at most ACK_FLUSH_SECONDS
+after the first of them, and on the channel's close (a warm shutdown). An ack still waiting when
+the process dies is a message SQS hands out again after its visibility timeout: every task is
+idempotent, as for any at-least-once delivery, so it finds its work done.
+
 Also: kombu builds each channel's boto3 client from a new boto3 Session
 (`Channel._new_boto_client`), and each session parses the SQS model and the endpoint rules into
 memory again (~10 MB). A worker's 16 threads publishing at once open up to broker_pool_limit
@@ -25,17 +31,23 @@ come from the process's one session (cloudcart.aws.session_client), with kombu's
 """
 
 import logging
+import threading
 
 from kombu.asynchronous.aws.connection import AsyncAWSQueryConnection
+from kombu.transport import virtual
 from kombu.transport.SQS import Channel
 
 logger = logging.getLogger(__name__)
 
 POLL_RETRY_SECONDS = 1.0
+# SQS deletes at most ten messages per DeleteMessageBatch.
+ACK_BATCH = 10
+ACK_FLUSH_SECONDS = 0.1
 
 _on_list_ready = AsyncAWSQueryConnection._on_list_ready
 _on_messages_ready = Channel._on_messages_ready
 _loop1 = Channel._loop1
+_close = Channel.close
 
 
 def _on_list_ready_tolerant(self, parent, markers, operation, response):
@@ -89,9 +101,82 @@ def _new_boto_client_shared(
     )
 
 
+class _Acks:
+    """The acks of one channel not yet sent to SQS: receipt handles by (queue name, queue URL)."""
+
+    def __init__(self, channel) -> None:
+        self.channel = channel
+        self.lock = threading.Lock()
+        self.pending: dict[tuple[str | None, str], list[str]] = {}
+        self.timer: threading.Timer | None = None
+
+    def add(self, *, queue: str | None, url: str, receipt_handle: str) -> None:
+        with self.lock:
+            handles = self.pending.setdefault((queue, url), [])
+            handles.append(receipt_handle)
+            full = len(handles) >= ACK_BATCH
+            if not full and self.timer is None:
+                self.timer = threading.Timer(ACK_FLUSH_SECONDS, self.flush)
+                self.timer.daemon = True
+                self.timer.start()
+        if full:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.lock:
+            pending, self.pending = self.pending, {}
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+        for (queue, url), handles in pending.items():
+            for start in range(0, len(handles), ACK_BATCH):
+                self._delete(queue=queue, url=url, handles=handles[start : start + ACK_BATCH])
+
+    def _delete(self, *, queue: str | None, url: str, handles: list[str]) -> None:
+        entries = [{"Id": str(n), "ReceiptHandle": handle} for n, handle in enumerate(handles)]
+        try:
+            answer = self.channel.sqs(queue=queue).delete_message_batch(QueueUrl=url, Entries=entries)
+        except Exception:
+            logger.warning(
+                "Deleting %d acked messages failed; SQS redelivers them", len(entries), exc_info=True
+            )
+            return
+        if answer.get("Failed"):
+            logger.warning(
+                "SQS kept %d acked messages; it redelivers them: %s", len(answer["Failed"]), answer["Failed"]
+            )
+
+
+def _acks(channel) -> _Acks:
+    acks = channel.__dict__.get("_cloudcart_acks")
+    if acks is None:
+        acks = channel.__dict__.setdefault("_cloudcart_acks", _Acks(channel))
+    return acks
+
+
+def _basic_ack_batched(self, delivery_tag, multiple=False):
+    """kombu 5.7.0's Channel.basic_ack, with the DeleteMessage left to the channel's batch."""
+    try:
+        info = self.qos.get(delivery_tag).delivery_info
+        receipt_handle = info["sqs_message"]["ReceiptHandle"]
+    except KeyError:
+        return virtual.Channel.basic_ack(self, delivery_tag)
+    queue = self.canonical_queue_name(info["routing_key"]) if "routing_key" in info else None
+    # The prefetch slot is free at once; the delete follows within ACK_FLUSH_SECONDS.
+    virtual.Channel.basic_ack(self, delivery_tag)
+    _acks(self).add(queue=queue, url=info["sqs_queue"], receipt_handle=receipt_handle)
+
+
+def _close_flushing(self):
+    _acks(self).flush()
+    _close(self)
+
+
 def install() -> None:
     """Idempotent: patch kombu's SQS channel (called once per process at app start)."""
     AsyncAWSQueryConnection._on_list_ready = _on_list_ready_tolerant
     Channel._on_messages_ready = _on_messages_ready_tolerant
     Channel._loop1 = _loop1_with_backoff
     Channel._new_boto_client = _new_boto_client_shared
+    Channel.basic_ack = _basic_ack_batched
+    Channel.close = _close_flushing

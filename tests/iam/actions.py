@@ -36,6 +36,8 @@ RENAMED = {
     ("sesv2", "SendEmail"): ("ses:SendEmail",),
     ("ses", "SendEmail"): ("ses:SendEmail",),
     ("ses", "SendRawEmail"): ("ses:SendRawEmail",),
+    # SQS's batch calls are authorized as their single-message actions.
+    ("sqs", "DeleteMessageBatch"): ("sqs:DeleteMessage",),
 }
 # DynamoDB transactions have no action of their own: IAM checks each item's.
 TRANSACT_ITEM_ACTIONS = {

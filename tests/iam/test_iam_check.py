@@ -62,6 +62,7 @@ def test_operations_map_to_the_iam_actions_aws_checks():
         "ListQueues",
     ):
         assert iam_actions(_call("sqs", operation)) == [(f"sqs:{operation}", None)]
+    assert iam_actions(_call("sqs", "DeleteMessageBatch")) == [("sqs:DeleteMessage", None)]
     # Cognito's user APIs take the user's tokens, not IAM; its admin APIs are IAM calls.
     assert iam_actions(_call("cognito-idp", "InitiateAuth")) == []
     assert iam_actions(_call("cognito-idp", "AdminGetUser")) == [("cognito-idp:AdminGetUser", None)]
