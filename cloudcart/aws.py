@@ -97,6 +97,9 @@ def client(service_name: str, *, max_attempts: int | None = None):
                     "total_max_attempts": max_attempts or 1 + settings.AWS_MAX_RETRIES,
                 },
                 max_pool_connections=32,
+                # Our code builds every request (as PynamoDB's client does, which turns it off too):
+                # botocore's check of each one costs CPU on every call for nothing.
+                parameter_validation=False,
             ),
         )
 

@@ -37,6 +37,8 @@ if _CACHE_SECONDS is None:
     os.environ.pop("CATALOG_CACHE_SECONDS", None)
 else:
     os.environ["CATALOG_CACHE_SECONDS"] = _CACHE_SECONDS
+# The AWS call log is the test suite's (its IAM check), not production's: it would cost each call.
+os.environ["AWS_CALL_LOG"] = ""
 os.environ["TABLE_PREFIX"] = f"bench-{os.environ['TABLE_PREFIX'].removeprefix('test-')}"
 os.environ["DJANGO_SETTINGS_MODULE"] = "tests.bench.settings"
 # wrk is one client: the per-client write throttles still count every write in DynamoDB (their
