@@ -12,6 +12,8 @@ import requests
 from deploy.local.process import die_with_parent
 
 ROOT = Path(__file__).resolve().parent.parent
+# The processes' logs; each xdist worker has its own (tests read their processes' logs).
+LOG_DIR = ROOT / "tests" / "artifacts" / "logs" / os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def wait_http(url: str, *, timeout: float = 30.0, process: subprocess.Popen | None = None) -> None:
@@ -29,9 +31,8 @@ def wait_http(url: str, *, timeout: float = 30.0, process: subprocess.Popen | No
 
 def spawn(args: list[str], *, env: dict | None = None, log_name: str | None = None) -> subprocess.Popen:
     """Start a child process in its own process group, tied to this session's life."""
-    log_dir = ROOT / "tests" / "artifacts" / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    output = open(log_dir / f"{log_name}.log", "ab") if log_name else subprocess.DEVNULL  # noqa: SIM115
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    output = open(LOG_DIR / f"{log_name}.log", "ab") if log_name else subprocess.DEVNULL  # noqa: SIM115
     return subprocess.Popen(
         args,
         cwd=ROOT,
@@ -184,7 +185,7 @@ class Gunicorn:
     def __init__(self, port: int, *, env: dict | None = None, name: str = "gunicorn") -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.log_path = ROOT / "tests" / "artifacts" / "logs" / f"{name}.log"
+        self.log_path = LOG_DIR / f"{name}.log"
         self.process = spawn(
             [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "cloudcart.wsgi"],
             env={"HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2", **(env or {})},
@@ -212,7 +213,7 @@ class CeleryProcess:
         """A worker runs the pool and concurrency of the settings (WORKER_POOL, WORKER_CONCURRENCY)
         unless given, and consumes WORKER_QUEUES (`queues`: "orders", "notifications" or both,
         comma-separated; default both)."""
-        self.log_path = ROOT / "tests" / "artifacts" / "logs" / f"{name}.log"
+        self.log_path = LOG_DIR / f"{name}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         args = [sys.executable, "-m", "celery", "-A", "cloudcart", kind, "--loglevel", "INFO"]

@@ -160,10 +160,10 @@ def test_motos_access_log_keeps_only_server_errors():
     import boto3
     from botocore.exceptions import ClientError
 
-    from tests.processes import MotoServer
+    from tests.processes import LOG_DIR, MotoServer
 
     name = f"moto-quiet-{os.getpid()}"
-    log = ROOT / "tests" / "artifacts" / "logs" / f"{name}.log"
+    log = LOG_DIR / f"{name}.log"
     log.unlink(missing_ok=True)
     server = MotoServer(free_port(), log_name=name)
     server.start()
