@@ -1,19 +1,19 @@
 """The admin at /admin/: staff only (Cognito `staff` group), orders found by e-mail, each action
 run once per form submission through the owning service, the CSV export streamed."""
 
-import importlib.util
 import re
 import uuid
 
 import pytest
 from django.test import Client
 
-from backoffice.models import ActionRun
+from backoffice.models import ActionRun, Refund
 from catalog.models import Product
 from tests.accounts.support import PASSWORD, email_new, user_create
 from tests.backoffice.conftest import csrf_post, signed_in_client
-from tests.backoffice.support import order_published, project_all
+from tests.backoffice.support import event_publish, order_published, project_all
 from tests.notifications.support import emails_to
+from tests.payments.refund_support import paid_order_factory, stock_of, stripe_refunds
 
 pytestmark = pytest.mark.usefixtures("ledger_db")
 
@@ -119,19 +119,56 @@ def test_retry_submitted_twice_retries_once(staff_client):
     assert b"Already submitted" in staff_client.get(again["Location"]).content
 
 
-def test_an_action_whose_service_has_not_shipped_says_so(staff_client):
-    item = order_published(statuses=("PENDING", "CONFIRMED"), captured_cents=5000)
+def test_a_refund_submitted_twice_refunds_once_through_payments(staff_client, make_product, localstripe):
+    """The refund form (amount, restock) posted twice: one refund at Stripe, the units back once."""
+    from orders.models import Order as DynamoOrder
+
+    order = paid_order_factory(make_product, localstripe)(qty=2, price_cents=1500, stock=10)  # 30.00
+    product_id = order.items[0].product_id
+    assert stock_of(product_id) == 8
+    event_publish(order.order_id)
     project_all()
-    url = f"/admin/backoffice/order/{item['order_id']}/action/refund/"
+    url = f"/admin/backoffice/order/{order.order_id}/action/refund/"
     page = staff_client.get(url)
-    assert b"Amount" in page.content
+    assert b"Amount" in page.content and b"Put the items back in stock" in page.content
     key = _key(page)
-    done = csrf_post(staff_client, url, {"key": key, "amount": "5.00", "reason": "damaged"})
-    assert done.status_code == 302
-    if importlib.util.find_spec("payments.refunds") is not None:
-        pytest.skip("payments.refunds has shipped: the refund is covered by its own tests")
+    form = {"key": key, "amount": "30.00", "restock": "on", "reason": "Returned"}
+
+    first = csrf_post(staff_client, url, form)
+    second = csrf_post(staff_client, url, form)
+
+    assert first.status_code == second.status_code == 302
+    assert [r["amount"] for r in stripe_refunds(localstripe, order.payment.intent_id)] == [3000]
+    assert stock_of(product_id) == 10
+    stored = DynamoOrder.get(order.order_id, consistent_read=True)
+    assert stored.status == DynamoOrder.REFUNDED
+    assert int(stored.payment.amount_refunded_cents) == 3000
+    assert [(int(r.amount_cents), bool(r.restock), r.reason) for r in stored.payment.refunds] == [
+        (3000, True, "Returned")
+    ]
     run = ActionRun.objects.get(key=key)
-    assert run.state == ActionRun.FAILED and "not available" in run.outcome
+    assert (run.state, run.outcome) == (ActionRun.DONE, "Refunded 30.00.")
+    assert b"Already submitted" in staff_client.get(second["Location"]).content
+
+    event_publish(order.order_id)  # the refund's event, as the notifier publishes it
+    project_all()
+    detail = staff_client.get(f"/admin/backoffice/order/{order.order_id}/change/")
+    assert [(r.amount_cents, r.restock) for r in Refund.objects.filter(order_id=order.order_id)] == [
+        (3000, True)
+    ]
+    assert b"REFUNDED" in detail.content
+
+
+def test_an_action_whose_service_is_missing_fails_with_a_message(ledger_db):
+    """An app that has not shipped a service makes its action unavailable, not the admin broken."""
+    from backoffice import services
+
+    key = uuid.uuid4().hex
+    outcome = services.action_run(
+        key=key, action="refund", by="staff", run=lambda: services.service("payments.no_such.order_refund")()
+    )
+    assert not outcome.ok and "not available" in outcome.message
+    assert ActionRun.objects.get(key=key).state == ActionRun.FAILED
 
 
 def test_a_stock_change_submitted_twice_is_applied_once(staff_client, make_product):
