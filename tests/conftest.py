@@ -1,5 +1,6 @@
 """Shared fixtures: the session's real moto server, its tables, and the app over HTTP."""
 
+import os
 import subprocess
 import uuid
 from pathlib import Path
@@ -126,6 +127,32 @@ def web(local_aws, storefront_built):
     server = Gunicorn(free_port(), name="web")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium (Debian's, through Playwright) for the session's browser tests."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.ops.test_browser import CHROMIUM, CHROMIUM_FLAGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (make browser)")
+    # Playwright's sync API keeps an asyncio loop running in this thread while it lives, and Django
+    # then refuses ORM calls as if from async code; the tests that read the ledger between two
+    # page steps are plain synchronous code.
+    unsafe = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+            yield browser
+            browser.close()
+    finally:
+        if unsafe is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = unsafe
 
 
 @pytest.fixture

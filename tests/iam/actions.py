@@ -36,8 +36,10 @@ RENAMED = {
     ("sesv2", "SendEmail"): ("ses:SendEmail",),
     ("ses", "SendEmail"): ("ses:SendEmail",),
     ("ses", "SendRawEmail"): ("ses:SendRawEmail",),
-    # SQS's batch calls are authorized as their single-message actions.
+    # SQS's batch calls are authorized by the one-message action (IAM has no *Batch action).
     ("sqs", "DeleteMessageBatch"): ("sqs:DeleteMessage",),
+    ("sqs", "SendMessageBatch"): ("sqs:SendMessage",),
+    ("sqs", "ChangeMessageVisibilityBatch"): ("sqs:ChangeMessageVisibility",),
 }
 # DynamoDB transactions have no action of their own: IAM checks each item's.
 TRANSACT_ITEM_ACTIONS = {

@@ -61,6 +61,9 @@ LOCAL_ONLY: dict[tuple[str, str], str] = {
     ("web", "cognito-idp:ListUserPools"): "accounts/cognito.py finds the local pool by name when "
     "COGNITO_USER_POOL_ID is unset; the stack sets it (production refuses to start without it)",
     ("web", "cognito-idp:ListUserPoolClients"): "as ListUserPools: COGNITO_CLIENT_ID is set on AWS",
+    ("staff", "cognito-idp:ListUserPools"): "as the web's: the back office's sign-in finds the local "
+    "pool by name when COGNITO_USER_POOL_ID is unset; the stack sets it",
+    ("staff", "cognito-idp:ListUserPoolClients"): "as ListUserPools: COGNITO_CLIENT_ID is set on AWS",
 }
 
 

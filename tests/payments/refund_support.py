@@ -61,7 +61,12 @@ def paid_order_factory(make_product, localstripe):
     is captured at localstripe, as the worker leaves it."""
 
     def make(
-        *, qty: int = 2, price_cents: int = 1500, stock: int = 10, intent_id: str | None = None
+        *,
+        qty: int = 2,
+        price_cents: int = 1500,
+        stock: int = 10,
+        intent_id: str | None = None,
+        email: str | None = None,
     ) -> Order:
         product = make_product(price_cents=price_cents, stock=stock)
         placement = order_place(
@@ -69,6 +74,7 @@ def paid_order_factory(make_product, localstripe):
             client_total_cents=None,
             cart_id=None,
             request_id="req-refund",
+            email=email,
         )
         assert order_process(order_id=placement.order_id) == Order.CONFIRMED
         order = Order.get(placement.order_id, consistent_read=True)

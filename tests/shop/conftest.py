@@ -1,13 +1,11 @@
 """The web shop's browser tests share one stack (gunicorn + a worker, payments by localstripe) and
-one Chromium for the whole session; pages are checked with axe-core from the shop's own packages."""
+the session's Chromium; pages are checked with axe-core from the shop's own packages."""
 
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from tests.aws_env import free_port
-from tests.ops.test_browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.processes import CeleryProcess, Gunicorn
 
 AXE = Path(__file__).resolve().parents[2] / "storefront" / "node_modules" / "axe-core" / "axe.min.js"
@@ -25,16 +23,6 @@ def shop(local_aws, localstripe, storefront_built):
     yield web
     worker.stop()
     web.stop()
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (make browser)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
