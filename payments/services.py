@@ -38,6 +38,17 @@ logger = logging.getLogger(__name__)
 
 # Stripe's intent statuses that still need the customer.
 NEEDS_CUSTOMER = frozenset({"requires_action", "requires_confirmation", "processing"})
+# Order statuses that only an authorised payment leads to (CANCELLED and EXPIRED may not).
+PAID_ALREADY = frozenset(
+    {
+        Order.PENDING,
+        Order.CONFIRMED,
+        Order.REJECTED,
+        Order.FAILED,
+        Order.PARTIALLY_REFUNDED,
+        Order.REFUNDED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -137,8 +148,12 @@ def order_pay(*, order_id: str, payment_method: str | None) -> PaymentOutcome:
     """The owner pays: with `payment_method`, set it on the order's intent and confirm it; without,
     read the intent again (after a 3-D Secure step in the browser). Authorised: the order becomes
     PENDING and goes to the worker. Declined: PaymentDeclined (402), the order keeps waiting and
-    another card may be tried. Unknown payment method: InvalidPaymentMethod (400)."""
+    another card may be tried. Unknown payment method: InvalidPaymentMethod (400). Without a
+    payment method on an order another door (the webhook, the reconciler) has already moved on
+    from its authorisation: 202 with the order as it is, as when the two race."""
     order = order_get(order_id=order_id)
+    if order.payment is not None and payment_method is None and order.status in PAID_ALREADY:
+        return PaymentOutcome(order=order, status_code=202)
     if order.payment is None or order.status != Order.AWAITING_PAYMENT:
         raise OrderNotPayable()
     intent_id = order.payment.intent_id

@@ -117,3 +117,25 @@ def test_webhook_and_payment_call_at_once_publish_once(stripe_on, api, make_prod
         assert [c.status for c in stored.history] == ["AWAITING_PAYMENT", "PENDING"]
         assert orders_queue.order_ids() == [order["id"]]
         assert intent(stripe_on.url, order["payment"]["intent_id"])["status"] == "requires_capture"
+
+
+def test_the_browser_back_from_3ds_after_the_webhook_won_gets_202_with_the_order(
+    stripe_on, api, make_product, orders_queue
+):
+    """The webhook moved the order first; the browser's no-body call (back from 3-D Secure) is
+    told the order is paid (202), not that it cannot be paid. A card sent again is still 409."""
+    order = _awaiting(api, make_product(stock=2))
+    authorised = confirm_at_stripe(
+        stripe_on.url, intent_id=order["payment"]["intent_id"], payment_method=card(stripe_on.url, CARD_OK)
+    )
+    assert _deliver(APIClient(), event_for(authorised)).json()["received"] == "handled"
+
+    back = api.post(f"/orders/{order['id']}/payment", {}, format="json")
+
+    assert back.status_code == 202, back.json()
+    assert (back.json()["status"], back.json()["payment"]["status"]) == ("PENDING", "requires_capture")
+    assert orders_queue.order_ids() == [order["id"]]  # published once, by the webhook
+    again = api.post(
+        f"/orders/{order['id']}/payment", {"payment_method": card(stripe_on.url, CARD_OK)}, format="json"
+    )
+    assert (again.status_code, again.json()["code"]) == (409, "order_not_payable")
