@@ -63,7 +63,7 @@ def test_a_worker_killed_around_the_capture_takes_the_stock_and_captures_once_af
         env = {"PAYMENTS_PROVIDER": "stripe", "STRIPE_API_BASE": stripe_proxy.url}
         first = CeleryProcess(
             "worker",
-            concurrency=3,
+            concurrency=4,  # a thread to spare for anything else on the queues
             env={**env, **PATIENT, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_proxy.url},
             name="payments-killed",
         )
