@@ -1,5 +1,6 @@
-"""The web shop's browser tests share one stack (gunicorn + a worker, payments by localstripe) and
-the session's Chromium; pages are checked with axe-core from the shop's own packages."""
+"""The web shop's browser tests share one stack per module (gunicorn + a worker, payments by
+localstripe: its worker must not outlive them, other modules count on no worker running) and the
+session's Chromium; pages are checked with axe-core from the shop's own packages."""
 
 from pathlib import Path
 
@@ -15,7 +16,7 @@ AXE = Path(__file__).resolve().parents[2] / "storefront" / "node_modules" / "axe
 SHOP_ENV = {"PAYMENTS_PROVIDER": "stripe", "NOTIFY_TASK_TIME_LIMIT": "9"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def shop(local_aws, localstripe, storefront_built):
     """gunicorn serving the API and /shop/, plus a Celery worker (orders and notifications)."""
     web = Gunicorn(free_port(), env=SHOP_ENV, name="shop-web")
