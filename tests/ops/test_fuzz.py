@@ -18,7 +18,8 @@ import requests
 import schemathesis
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -56,8 +57,13 @@ def test_served_schema_is_the_fuzzed_one(web):
     assert served.json() == APP_SCHEMA
 
 
+# One test per operation, named by it (schemathesis' own parametrize gives every item the same
+# name, which pytest-xdist cannot tell apart).
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
+
+
 @pytest.mark.slow
-@schema.parametrize()
+@pytest.mark.parametrize("operation", OPERATIONS, ids=[operation.label for operation in OPERATIONS])
 @settings(
     max_examples=EXAMPLES,
     derandomize=DERANDOMIZE,
@@ -65,7 +71,9 @@ def test_served_schema_is_the_fuzzed_one(web):
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_every_operation_conforms(case, web):
+@given(data=st.data())
+def test_every_operation_conforms(operation, data, web):
+    case = data.draw(operation.as_strategy())
     cases_run[case.operation.label] = cases_run.get(case.operation.label, 0) + 1
     case.call_and_validate(base_url=web.url, checks=CHECKS, timeout=30)
 
