@@ -114,8 +114,12 @@ run: $(VENV)/.run-installed dynamodb-local storefront ## DynamoDB Local + moto +
 	@echo "Storefront: http://$(HOST):$(WEB_PORT)/shop/"
 	honcho -f Procfile start $(RUN_PROCESSES)
 
+# The suite's processes wait on servers, workers and browsers much of the time: two pytest workers
+# (each with its own local AWS servers, tables and queues; a test file stays on one) keep both
+# cores busy. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed dynamodb-local lint browser storefront ## lint, then the whole suite against real local AWS servers
-	python -m pytest
+	python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 lint: $(VENV)/.installed
 	ruff check .
