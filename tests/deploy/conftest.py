@@ -61,6 +61,12 @@ HTTPS_CONTEXT = {
 TEMPLATES: dict[str, dict] = {}
 
 
+def template_file(shape: str) -> Path:
+    """Where a synthesized template is kept for the session's other processes (the IAM check runs in
+    pytest-xdist's controller, after the workers that synthesized it): beside the AWS call log."""
+    return Path(os.environ["AWS_CALL_LOG"]).with_suffix(f".template-{shape}.json")
+
+
 def synthesize(outdir: Path, context: dict) -> Synthesized:
     from deploy.stacks import app_build
 
@@ -75,7 +81,9 @@ def synthesize(outdir: Path, context: dict) -> Synthesized:
             failure += "\n" + report.read_text()
     # The template is written before the validation plugins run, so it is there either way.
     template = json.loads((outdir / "CloudCart.template.json").read_text())
-    TEMPLATES["https" if context.get("certificateArn") else "http"] = template
+    shape = "https" if context.get("certificateArn") else "http"
+    TEMPLATES[shape] = template
+    template_file(shape).write_text(json.dumps(template))
     return Synthesized(outdir=outdir, template_json=template, nag_failure=failure)
 
 

@@ -7,6 +7,7 @@ fails the run, whatever was selected; a grant nothing used fails only a whole, g
 subset of the tests cannot know what the rest would have called). Off with IAM_CHECK=0.
 """
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -30,8 +31,11 @@ def _whole_run(session) -> bool:
 def _template() -> dict:
     from tests.deploy import conftest as deploy
 
-    if "https" not in deploy.TEMPLATES:
-        deploy.synthesize(Path(tempfile.mkdtemp(prefix="cdk-iam-")), deploy.HTTPS_CONTEXT)
+    if "https" in deploy.TEMPLATES:
+        return deploy.TEMPLATES["https"]
+    if deploy.template_file("https").exists():  # synthesized by an xdist worker
+        return json.loads(deploy.template_file("https").read_text())
+    deploy.synthesize(Path(tempfile.mkdtemp(prefix="cdk-iam-")), deploy.HTTPS_CONTEXT)
     return deploy.TEMPLATES["https"]
 
 
