@@ -281,6 +281,7 @@ def run(opts) -> dict:
                             product_id=STOCK_PRODUCT,
                             pool=pool,
                             concurrency=concurrency,
+                            emulators={server.name: server.process.pid for server in aws.servers},
                         )
                     )
                     print(f"  {throughput[-1]}", flush=True)

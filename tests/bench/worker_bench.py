@@ -6,7 +6,8 @@ worker (WORKER_QUEUES=orders) and a notifier (WORKER_QUEUES=notifications) start
 and concurrency asked for; timing starts once both are ready. Reported: orders CONFIRMED per
 second, the seconds until every notification was sent (both queues empty), and the CPU seconds
 of both processes (and their children) over that time divided by the orders: worker CPU per
-order, notifications included.
+order, notifications included; beside it each local AWS server's CPU per order (DynamoDB Local
+and moto share the same 2 cores, so they bound the drain rate as much as the worker does).
 """
 
 import os
@@ -45,7 +46,14 @@ def backlog_place(*, count: int, product_id: str) -> float:
 
 
 def worker_drain(
-    *, orders: int, product_id: str, pool: str, concurrency: int, timeout: float = 300.0, label: str = ""
+    *,
+    orders: int,
+    product_id: str,
+    pool: str,
+    concurrency: int,
+    timeout: float = 300.0,
+    label: str = "",
+    emulators: dict[str, int] | None = None,
 ) -> dict:
     """Place a backlog of `orders`, then time an orders worker + a notifier draining it."""
     confirmed_before = orders_with_status("CONFIRMED")
@@ -63,6 +71,8 @@ def worker_drain(
     ]
     try:
         started, cpu_before = time.monotonic(), cpu_seconds(pids)
+        emulators = emulators or {}
+        emulators_before = {name: cpu_seconds([pid]) for name, pid in emulators.items()}
         confirmed_at = notified_at = None
         done = 0
         while time.monotonic() - started < timeout:
@@ -75,6 +85,7 @@ def worker_drain(
                 notified_at = time.monotonic() - started
                 break
         cpu = cpu_seconds(pids) - cpu_before
+        emulators_cpu = {name: cpu_seconds([pid]) - emulators_before[name] for name, pid in emulators.items()}
         elapsed = time.monotonic() - started
         rss = [_rss_mb(pid) for pid in pids]
     finally:
@@ -96,6 +107,10 @@ def worker_drain(
         "all_notified_seconds": round(notified_at, 1) if notified_at else None,
         "cpu_seconds": round(cpu, 2),
         "cpu_ms_per_order": round(1000 * cpu / max(done, 1), 1),
+        **{
+            f"{name}_cpu_ms_per_order": round(1000 * seconds / max(done, 1), 1)
+            for name, seconds in emulators_cpu.items()
+        },
         "load_average_1m": load,
         "worker_rss_mb": rss[0],
         "notifier_rss_mb": rss[1],
