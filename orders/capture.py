@@ -33,6 +33,8 @@ from orders.services import (
     _now,
     _order_log_final,
     _reasons,
+    short_products,
+    stock_take_updates,
 )
 from payments.errors import PaymentDeclined, PaymentsUnavailable
 from payments.intents import intent_cancel, intent_cancel_quietly, intent_capture, intent_get
@@ -57,13 +59,7 @@ def _stock_take(order: Order) -> list[str] | str | None:
                 actions=[Order.stock_taken_at.set(now)],
                 condition=(Order.status == Order.PENDING) & Order.stock_taken_at.does_not_exist(),
             )
-            for line in order.items:
-                qty = int(line.qty)
-                tx.update(
-                    Product(id=line.product_id),
-                    actions=[Product.stock.add(-qty), Product.updated_at.set(now)],
-                    condition=Product.stock >= qty,
-                )
+            stock_take_updates(tx, order, at=now)
     except TransactWriteError as exc:
         reasons = _reasons(exc)
         if reasons and reasons[0] == CONDITION_FAILED:
@@ -72,11 +68,7 @@ def _stock_take(order: Order) -> list[str] | str | None:
                 return None  # a concurrent delivery took it: capture
             logger.info("process_order: order %s finished by another delivery", order.order_id)
             return _FINISHED
-        short = [
-            line.product_id
-            for line, reason in zip(order.items, reasons[1:], strict=False)
-            if reason == CONDITION_FAILED
-        ]
+        short = short_products(order, reasons)
         if short:
             return short
         if RETRYABLE_REASONS.intersection(reasons) or is_transient_aws_error(exc):

@@ -673,23 +673,13 @@ def order_process(*, order_id: str) -> str | None:
                     source=Order.PENDING, target=Order.CONFIRMED, actor=Actor.WORKER, at=now
                 )
                 tx.update(order, **confirm)
-                for line in order.items:
-                    qty = int(line.qty)
-                    tx.update(
-                        Product(id=line.product_id),
-                        actions=[Product.stock.add(-qty), Product.updated_at.set(now)],
-                        condition=Product.stock >= qty,
-                    )
+                stock_take_updates(tx, order, at=now)
         except TransactWriteError as exc:
             reasons = _reasons(exc)
             if reasons and reasons[0] == CONDITION_FAILED:
                 logger.info("process_order: order %s finished by another delivery", order_id)
                 return None
-            short = [
-                line.product_id
-                for line, reason in zip(order.items, reasons[1:], strict=False)
-                if reason == CONDITION_FAILED
-            ]
+            short = short_products(order, reasons)
             if short:
                 if _order_reject(order=order, short=short) is None:
                     return None
@@ -707,6 +697,27 @@ def order_process(*, order_id: str) -> str | None:
         return Order.CONFIRMED
     finally:
         request_id_var.reset(token)
+
+
+def stock_take_updates(tx: TransactWrite, order: Order, *, at: datetime) -> None:
+    """Add to `tx` the decrement of each line's product, each conditional on its stock."""
+    for line in order.items:
+        qty = int(line.qty)
+        tx.update(
+            Product(id=line.product_id),
+            actions=[Product.stock.add(-qty), Product.updated_at.set(at)],
+            condition=Product.stock >= qty,
+        )
+
+
+def short_products(order: Order, reasons: list[str]) -> list[str]:
+    """The products whose stock condition failed, from a transaction whose first item is the order
+    and then one item per line (as stock_take_updates adds them)."""
+    return [
+        line.product_id
+        for line, reason in zip(order.items, reasons[1:], strict=False)
+        if reason == CONDITION_FAILED
+    ]
 
 
 def order_republish_due(*, publishes: int, after: datetime) -> datetime:
