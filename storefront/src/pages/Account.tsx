@@ -1,14 +1,18 @@
 // Sign in and register (Cognito behind the API); the API sets the HttpOnly session cookies.
 import { useState } from "preact/hooks";
-import { api, words, sessionSave, ApiError } from "../api";
+import { api, type Cart, words, sessionSave, ApiError } from "../api";
 import { BASE, navigate } from "../router";
 import { ErrorMessage, Title } from "../ui";
 import { cartChanged } from "../cartCount";
 
 async function signIn(email: string, password: string, next: string | null) {
   const tokens = await api<{ expires_in: number }>("POST", "/auth/login", { email, password });
-  sessionSave({ email, expiresAt: Date.now() + tokens.expires_in * 1000 });
-  cartChanged(await api("GET", "/cart")); // the guest cart merged into the account's
+  const expiresAt = Date.now() + tokens.expires_in * 1000;
+  const cart = await api<Cart>("GET", "/cart"); // the guest cart merged into the account's
+  // Signed in, counted and moved on in one step: a header that showed "Sign out" while the cart was
+  // still being read would let a click elsewhere be overtaken by this navigation.
+  sessionSave({ email, expiresAt });
+  cartChanged(cart);
   navigate(next && next.startsWith(`${BASE}/`) ? next : `${BASE}/`, { replace: true });
 }
 
