@@ -7,8 +7,12 @@ TransactWriteItems is worse: it deep-copies each table first and, when any condi
 puts the copy back, undoing writes other requests made meanwhile
 (moto/dynamodb/models/__init__.py, `transact_write_items`). Real DynamoDB makes every single-item
 write atomic and transactions serializable, and our code relies on exactly that; serializing
-moto's DynamoDB requests gives tests those guarantees. Other services (SQS long polls) stay
-concurrent. Same arguments as `python -m moto.server`.
+moto's DynamoDB requests gives tests those guarantees.
+
+Its SQS loses messages the same way: `Queue.delete_message` rebuilds the queue's list from a copy,
+so a message sent meanwhile is dropped (real SQS keeps a message until it is deleted). SQS's sends
+and deletes are serialized too; receives (long polls) stay concurrent. Same arguments as
+`python -m moto.server`.
 
 Its access log (werkzeug's line per request) keeps only answers of 500 and above: every SQS long
 poll, and each "does it exist?" 400 of a bootstrap, would otherwise fill `make run`'s terminal.
@@ -21,10 +25,17 @@ import threading
 from moto import server as moto_server
 
 _dynamodb_lock = threading.Lock()
+_sqs_writes_lock = threading.Lock()
+# The SQS calls (JSON protocol, as boto3 sends them) that add messages to or take them off a queue.
+SQS_WRITES = frozenset(
+    f"AmazonSQS.{action}"
+    for action in ("SendMessage", "SendMessageBatch", "DeleteMessage", "DeleteMessageBatch", "PurgeQueue")
+)
 
 
-class DynamoDBSerialized:
-    """WSGI wrapper: one DynamoDB request at a time; the answer is produced inside the lock."""
+class Serialized:
+    """WSGI wrapper: one DynamoDB request at a time, and one SQS send or delete at a time; the
+    answer is produced inside the lock."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -33,10 +44,14 @@ class DynamoDBSerialized:
         return getattr(self.app, name)
 
     def __call__(self, environ, start_response):
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
-            with _dynamodb_lock:
-                return list(self.app(environ, start_response))
-        return self.app(environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        lock = _dynamodb_lock if target.startswith("DynamoDB") else None
+        if target in SQS_WRITES:
+            lock = _sqs_writes_lock
+        if lock is None:
+            return self.app(environ, start_response)
+        with lock:
+            return list(self.app(environ, start_response))
 
 
 class ServerErrorsOnly(logging.Filter):
@@ -53,7 +68,7 @@ def main(argv: list[str]) -> None:
     real = moto_server.DomainDispatcherApplication
 
     def serialized(create_app, *args, **kwargs):
-        return DynamoDBSerialized(real(create_app, *args, **kwargs))
+        return Serialized(real(create_app, *args, **kwargs))
 
     # moto.server.main builds its app from this name; everything else (args, signals) is moto's.
     moto_server.DomainDispatcherApplication = serialized
