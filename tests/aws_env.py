@@ -66,6 +66,8 @@ os.environ.pop("DATABASE_PASSWORD", None)
 for name in ("LEDGER_QUEUE_NAME", "LEDGER_DLQ_NAME", "LEDGER_QUEUE_URL"):
     os.environ.pop(name, None)
 os.environ["LEDGER_WAIT_TIME_SECONDS"] = "1"
+# The projector's lag metric every second (60 s on AWS), so its processes in the suite put it.
+os.environ["LEDGER_LAG_METRIC_SECONDS"] = "1"
 
 # Orders: short queue timings, so a killed worker's messages come back in seconds and
 # workers stop quickly; the queues share the run's unique prefix.

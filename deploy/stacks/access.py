@@ -48,7 +48,7 @@ STAFF = {
 }
 # The ledger's projector reads the orders its events name (a consistent BatchGetItem);
 # `ledger_rebuild` and `ledger_check`, run as its one-off tasks, Scan the orders table in pages.
-LEDGER = {"ORDERS_TABLE": (*_READ, "dynamodb:Scan")}
+LEDGER = {"ORDERS_TABLE": ("dynamodb:BatchGetItem", "dynamodb:Scan")}
 # The worker: takes stock and sets order status in one transaction (UpdateItem on both; no read
 # of a product), reads the order it processes, the reconciler Queries the status index and counts
 # publishes; no carts, keys or throttles at all.
