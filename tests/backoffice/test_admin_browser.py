@@ -12,6 +12,7 @@ import time
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from backoffice.models import Order as LedgerOrder
 from tests.accounts.support import PASSWORD, email_new, user_create
@@ -72,7 +73,7 @@ def test_staff_find_an_order_by_email_refund_part_and_see_it_in_the_timeline(
         page.locator("#searchbar").fill(buyer)
         page.locator("#searchbar").press("Enter")
         rows = page.locator("#result_list tbody tr")
-        assert rows.count() == 1
+        expect(rows).to_have_count(1)  # waits for the search's page (pressing Enter does not)
         rows.get_by_role("link", name=order.order_id[:12]).click()
 
         page.get_by_role("link", name="Refund").click()
