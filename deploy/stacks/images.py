@@ -13,6 +13,29 @@ IMAGES_PREFIX = "products/"
 STATE_TAG = "cloudcart-image"
 
 
+def access_log_bucket(scope: Construct, *, expiration: Duration, of: str) -> s3.Bucket:
+    """A bucket for access logs (`of` says whose), kept after a teardown. CloudFront's standard logs
+    need a bucket with ACLs (it writes with the log-delivery ACL)."""
+    logs = s3.Bucket(
+        scope,
+        "Logs",
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
+        enforce_ssl=True,
+        lifecycle_rules=[s3.LifecycleRule(expiration=expiration)],
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+    Validations.of(logs).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions-S1",
+            reason=f"This bucket holds {of} access logs; logging access to the log bucket itself "
+            "would need yet another bucket.",
+        )
+    )
+    return logs
+
+
 class ProductImages(Construct):
     """The images bucket (private, encrypted, SSL only, unversioned) and its CDN.
 
@@ -31,25 +54,7 @@ class ProductImages(Construct):
         log_retention: Duration,
     ) -> None:
         super().__init__(scope, construct_id)
-        # The bucket's and the CDN's access logs. CloudFront's standard logs need a bucket with ACLs
-        # (it writes with the log-delivery ACL).
-        logs = s3.Bucket(
-            self,
-            "Logs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
-            enforce_ssl=True,
-            lifecycle_rules=[s3.LifecycleRule(expiration=log_retention)],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        Validations.of(logs).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-S1",
-                reason="This bucket holds the images bucket's and the CDN's access logs; logging "
-                "access to the log bucket itself would need yet another bucket.",
-            )
-        )
+        logs = access_log_bucket(self, expiration=log_retention, of="the images bucket's and the CDN's")
 
         self.bucket = s3.Bucket(
             self,

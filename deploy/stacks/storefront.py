@@ -14,6 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
+from deploy.stacks.images import access_log_bucket
 from shop.csp import shop_csp
 
 # Where the shop lives on the site (docs/architecture.md: the API keeps its root paths).
@@ -53,22 +54,8 @@ class Storefront(Construct):
         log_retention_days: int = 90,
     ) -> None:
         super().__init__(scope, construct_id)
-        logs = s3.Bucket(
-            self,
-            "Logs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.OBJECT_WRITER,  # CloudFront's log delivery uses ACLs
-            enforce_ssl=True,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(log_retention_days))],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        Validations.of(logs).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-S1",
-                reason="This bucket holds the shop bucket's and the distribution's access logs; "
-                "logging access to the log bucket itself would need yet another bucket.",
-            )
+        logs = access_log_bucket(
+            self, expiration=Duration.days(log_retention_days), of="the shop bucket's and the distribution's"
         )
         self.bucket = s3.Bucket(
             self,
