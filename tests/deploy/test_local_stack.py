@@ -177,3 +177,22 @@ def test_motos_access_log_keeps_only_server_errors():
     text = log.read_text()
     assert "Running on http://127.0.0.1:" in text
     assert "HTTP/1.1" not in text, text[-2000:]
+
+
+def test_motos_sqs_reads_the_clock_and_retention_cheaply_with_motos_answers():
+    """The server's cheap clock and retention check (deploy/local/moto_serialized.py) answer what
+    moto's own would: a message inside the queue's retention period is delivered, one past it not."""
+    from moto.core import utils as moto_utils
+    from moto.sqs import models as sqs_models
+
+    from deploy.local import moto_serialized
+
+    assert abs(moto_serialized._now_millis() - moto_utils.unix_time_millis()) < 1_000
+    backend = sqs_models.SQSBackend("us-east-1", "123456789012")
+    backend.create_queue("retention", MessageRetentionPeriod="60")
+    fresh, expired = sqs_models.Message("fresh", "{}"), sqs_models.Message("expired", "{}")
+    fresh.sent_timestamp = int(moto_utils.unix_time_millis())
+    expired.sent_timestamp = fresh.sent_timestamp - 61_000
+    motos = sqs_models.SQSBackend.is_message_valid_based_on_retention_period
+    answers = [moto_serialized._retained(backend, "retention", m) for m in (fresh, expired)]
+    assert answers == [motos(backend, "retention", m) for m in (fresh, expired)] == [True, False]
