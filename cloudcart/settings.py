@@ -505,8 +505,9 @@ LEDGER_VISIBILITY_TIMEOUT = env.int("LEDGER_VISIBILITY_TIMEOUT", default=30)
 # Long polling of the ledger queue (SQS's maximum is 20 s).
 LEDGER_WAIT_TIME_SECONDS = env.int("LEDGER_WAIT_TIME_SECONDS", default=ORDERS_WAIT_TIME_SECONDS)
 # Receive loops per projector process, each with its own database connection: a batch waits on
-# SQS, DynamoDB and PostgreSQL in turn, so a few loops keep all three busy.
-LEDGER_PROJECTOR_THREADS = env.int("LEDGER_PROJECTOR_THREADS", default=4)
+# SQS, DynamoDB and PostgreSQL in turn, so several loops keep all three busy (8 projected 260-301
+# events/s in the bench, 4 179-305: docs/performance.md).
+LEDGER_PROJECTOR_THREADS = env.int("LEDGER_PROJECTOR_THREADS", default=8)
 # How often the projector puts its lag metric (the largest age, sent to projected, of the events
 # it projected meanwhile); the alarm watches the queue's own oldest-message age.
 LEDGER_LAG_METRIC_SECONDS = env.float("LEDGER_LAG_METRIC_SECONDS", default=60.0)

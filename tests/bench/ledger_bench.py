@@ -351,7 +351,7 @@ def _ledger_check() -> tuple[int, list[str]]:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1500)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=settings.LEDGER_PROJECTOR_THREADS)
     parser.add_argument("--rate", type=float, default=50)
     parser.add_argument("--rate-seconds", type=float, default=30)
     parser.add_argument("--orders", type=int, default=100_000)
@@ -372,7 +372,7 @@ def main(argv=None) -> None:
         call_command("migrate", verbosity=0)
         result["projector"] = [
             projector_throughput(events=opts.events, threads=threads)
-            for threads in (opts.threads, 2 * opts.threads)
+            for threads in (opts.threads // 2, opts.threads)
         ]
         for figures in result["projector"]:
             print("projector:", figures, "(budget >= 200 events/s)", flush=True)
