@@ -20,19 +20,19 @@ code under test talks HTTP to it as it would to DynamoDB.
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+from tests.http_proxy import Answer, ForwardingProxy, Request
+
 _SINGLE_WRITES = ("PutItem", "UpdateItem", "DeleteItem")
 _AMZ_JSON = "application/x-amz-json-1.0"
 _TYPE = "com.amazonaws.dynamodb.v20120810#"
 
 
-class ConflictingDynamoDB:
+class ConflictingDynamoDB(ForwardingProxy):
     def __init__(self, upstream: str, *, conflicts: int = 1, max_hold_seconds: float = 20.0) -> None:
-        self.upstream = upstream.rstrip("/")
+        super().__init__(upstream)
         self.conflicts_wanted = conflicts
         self.max_hold_seconds = max_hold_seconds
         self._lock = threading.Condition()
@@ -42,39 +42,6 @@ class ConflictingDynamoDB:
         # What happened, for assertions: (operation, outcome) with outcome "forwarded",
         # "TransactionConflict" (a cancelled transaction) or "TransactionConflictException".
         self.events: list[tuple[str, str]] = []
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):  # quiet
-                pass
-
-            def do_POST(self):  # noqa: N802 - http.server's naming
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                operation = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-                status, answer_headers, content = proxy._handle(operation, body, headers, self.path)
-                self.send_response(status)
-                for name, value in answer_headers.items():
-                    if name.lower() not in _HOP_BY_HOP | {"content-encoding", "date", "server"}:
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(content)))
-                self.end_headers()
-                self.wfile.write(content)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "ConflictingDynamoDB":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def wait_in_flight(self, *, timeout: float) -> None:
         """Return once some transaction is being held (until a write collides with it)."""
@@ -92,16 +59,13 @@ class ConflictingDynamoDB:
 
     # --- the rule -------------------------------------------------------------------------
 
-    def _forward(self, body: bytes, headers: dict, path: str) -> tuple[int, dict, bytes]:
-        answer = requests.post(self.upstream + path, data=body, headers=headers, timeout=30)
-        return answer.status_code, dict(answer.headers), answer.content
-
-    def _handle(self, operation: str, body: bytes, headers: dict, path: str) -> tuple[int, dict, bytes]:
+    def answer(self, request: Request) -> Answer:
+        operation = request.operation
         if operation == "TransactWriteItems":
-            return self._transaction(body, headers, path)
+            return self._transaction(request)
         if operation in _SINGLE_WRITES:
-            request = json.loads(body)
-            item = self._item(request["TableName"], request.get("Key") or request.get("Item"))
+            write = json.loads(request.body)
+            item = self._item(write["TableName"], write.get("Key") or write.get("Item"))
             with self._lock:
                 busy = item in self._in_flight
                 if busy:
@@ -112,12 +76,11 @@ class ConflictingDynamoDB:
                 )
         with self._lock:
             self.events.append((operation, "forwarded"))
-        return self._forward(body, headers, path)
+        return self.forward(request)
 
-    def _transaction(self, body: bytes, headers: dict, path: str) -> tuple[int, dict, bytes]:
-        request = json.loads(body)
+    def _transaction(self, request: Request) -> Answer:
         items = []
-        for entry in request["TransactItems"]:
+        for entry in json.loads(request.body)["TransactItems"]:
             ((_, action),) = entry.items()
             items.append(self._item(action["TableName"], action.get("Key") or action.get("Item")))
         with self._lock:
@@ -143,7 +106,7 @@ class ConflictingDynamoDB:
         try:
             with self._lock:
                 self._lock.wait_for(lambda: self._conflicts >= self.conflicts_wanted, self.max_hold_seconds)
-            answer = self._forward(body, headers, path)
+            answer = self.forward(request)
         finally:
             with self._lock:
                 for item in items:
@@ -178,8 +141,8 @@ class ConflictingDynamoDB:
         return (table, *(json.dumps(attributes[name], sort_keys=True) for name in self._key_names[table]))
 
     @staticmethod
-    def _error(code: str, message: str, *, reasons: list | None) -> tuple[int, dict, bytes]:
+    def _error(code: str, message: str, *, reasons: list | None) -> Answer:
         body = {"__type": _TYPE + code, "message": message}
         if reasons is not None:
             body = {"__type": _TYPE + code, "Message": message, "CancellationReasons": reasons}
-        return 400, {"Content-Type": _AMZ_JSON}, json.dumps(body).encode()
+        return Answer(400, {"Content-Type": _AMZ_JSON}, json.dumps(body).encode())

@@ -9,92 +9,50 @@ asks it to spoil. Modes:
   unprocessed; later ones are forwarded.
 """
 
+import dataclasses
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import requests
-
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+from tests.http_proxy import Answer, ForwardingProxy, Request
 
 
-class FaultProxy:
+class FaultProxy(ForwardingProxy):
     def __init__(self, upstream: str, *, mode: str | None = None) -> None:
-        self.upstream = upstream.rstrip("/")
+        super().__init__(upstream)
         self.mode = mode
         self.calls: list[tuple[str, float]] = []  # (X-Amz-Target, time.monotonic())
         self._lock = threading.Lock()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):  # quiet
-                pass
-
-            def do_POST(self):  # noqa: N802 - http.server's naming
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                target = self.headers.get("X-Amz-Target", "")
-                with proxy._lock:
-                    proxy.calls.append((target, time.monotonic()))
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-                spoiled = proxy._spoil(target, body, headers)
-                if spoiled is not None:
-                    self._answer(200, {"Content-Type": "application/x-amz-json-1.0"}, spoiled)
-                    return
-                answer = requests.post(proxy.upstream + self.path, data=body, headers=headers, timeout=30)
-                self._answer(answer.status_code, answer.headers, answer.content)
-
-            def _answer(self, status: int, headers, content: bytes) -> None:
-                self.send_response(status)
-                for name, value in headers.items():
-                    if name.lower() not in _HOP_BY_HOP | {"content-encoding", "date", "server"}:
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(content)))
-                self.end_headers()
-                self.wfile.write(content)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "FaultProxy":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def targets(self, operation: str) -> list[float]:
         """When each call of `operation` (e.g. "BatchGetItem") arrived."""
         with self._lock:
             return [at for target, at in self.calls if target.endswith(f".{operation}")]
 
-    def _spoil(self, target: str, body: bytes, headers: dict) -> bytes | None:
-        if not target.endswith(".BatchGetItem") or self.mode is None:
+    def answer(self, request: Request) -> Answer:
+        with self._lock:
+            self.calls.append((request.target, time.monotonic()))
+        spoiled = self._spoil(request)
+        if spoiled is not None:
+            return Answer(200, {"Content-Type": "application/x-amz-json-1.0"}, spoiled)
+        return self.forward(request)
+
+    def _spoil(self, request: Request) -> bytes | None:
+        if request.operation != "BatchGetItem" or self.mode is None:
             return None
-        request = json.loads(body)
+        asked_items = json.loads(request.body)["RequestItems"]
         if self.mode == "unprocessed":
             return json.dumps(
-                {
-                    "Responses": {t: [] for t in request["RequestItems"]},
-                    "UnprocessedKeys": request["RequestItems"],
-                }
+                {"Responses": {table: [] for table in asked_items}, "UnprocessedKeys": asked_items}
             ).encode()
         if self.mode == "half_unprocessed_once":
             self.mode = None
-            ((table, asked),) = request["RequestItems"].items()
+            ((table, asked),) = asked_items.items()
             keys = asked["Keys"]
             served = {**asked, "Keys": keys[: len(keys) // 2]}
-            # The client's own headers (the local servers read the credentials, not the signature).
-            answer = requests.post(
-                self.upstream + "/",
-                data=json.dumps({"RequestItems": {table: served}}),
-                headers=headers,
-                timeout=30,
-            ).json()
+            # With the client's own headers (the local servers read the credentials, not the signature).
+            half = dataclasses.replace(request, body=json.dumps({"RequestItems": {table: served}}).encode())
+            answer = json.loads(self.forward(half).content)
             answer["UnprocessedKeys"] = {table: {**asked, "Keys": keys[len(keys) // 2 :]}}
             return json.dumps(answer).encode()
         raise ValueError(self.mode)

@@ -14,85 +14,49 @@ Every forwarded request is recorded with the upstream's status code (`answered`)
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import requests
+from tests.http_proxy import Answer, ForwardingProxy, Request
 
 HOLD = "hold"
 ANSWER_LATER = "answer_later"
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "content-encoding"}
 
 # rule(method, path, headers, body) -> HOLD | ANSWER_LATER | None (forward and answer at once)
 Rule = Callable[[str, str, dict, bytes], str | None]
 
 
-class HoldingProxy:
+class HoldingProxy(ForwardingProxy):
     def __init__(self, upstream: str, *, rule: Rule) -> None:
-        self.upstream = upstream.rstrip("/")
+        super().__init__(upstream)
         self.rule: Rule | None = rule
         self.held: list[tuple[str, str]] = []  # (method, path) of each request held
         self.answered: list[tuple[str, str, int]] = []  # (method, path, upstream status) forwarded
         self._released = threading.Event()
         self._changed = threading.Condition()
-        self._session = threading.local()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):  # quiet
-                pass
-
-            def _serve(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-                rule = proxy.rule
-                way = rule(self.command, self.path, headers, body) if rule else None
-                if way == HOLD:
-                    proxy._hold(self.command, self.path)
-                    self.close_connection = True  # never forwarded, never answered
-                    return
-                answer = proxy._forward(self.command, self.path, headers, body)
-                if way == ANSWER_LATER:
-                    proxy._hold(self.command, self.path)
-                try:
-                    self.send_response(answer.status_code)
-                    for name, value in answer.headers.items():
-                        if name.lower() not in _HOP_BY_HOP | {"date", "server"}:
-                            self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(answer.content)))
-                    self.end_headers()
-                    self.wfile.write(answer.content)
-                except OSError:
-                    pass  # the caller is gone: that is the point
-
-            do_GET = do_POST = do_DELETE = _serve
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "HoldingProxy":
-        self._thread.start()
-        return self
 
     def __exit__(self, *exc) -> None:
         self.release()
-        self.server.shutdown()
-        self.server.server_close()
+        super().__exit__(*exc)
 
-    def _forward(self, method: str, path: str, headers: dict, body: bytes) -> requests.Response:
-        session = getattr(self._session, "value", None) or requests.Session()
-        self._session.value = session
-        answer = session.request(method, self.upstream + path, data=body, headers=headers, timeout=30)
-        with self._changed:
-            self.answered.append((method, path, answer.status_code))
+    def answer(self, request: Request) -> Answer | None:
+        rule = self.rule
+        way = rule(request.method, request.path, request.headers, request.body) if rule else None
+        if way == HOLD:
+            self._hold(request)
+            return None  # never forwarded, never answered
+        answer = self.forward(request)
+        if way == ANSWER_LATER:
+            self._hold(request)
         return answer
 
-    def _hold(self, method: str, path: str) -> None:
+    def forward(self, request: Request) -> Answer:
+        answer = super().forward(request)
         with self._changed:
-            self.held.append((method, path))
+            self.answered.append((request.method, request.path, answer.status))
+        return answer
+
+    def _hold(self, request: Request) -> None:
+        with self._changed:
+            self.held.append((request.method, request.path))
             self._changed.notify_all()
         self._released.wait()
 
