@@ -104,13 +104,18 @@ def checkout_to_final(
     body: dict,
     timeout: float = 180.0,
     cpu_pids: list[int] | None = None,
+    stack_pids: dict[str, list[int]] | None = None,
 ) -> dict:
     """`rate` checkouts per second for `seconds` (open loop: on schedule whatever the answers'
     speed), then each accepted order's time from the request's send to its final status (the
     order's own history; one machine, one clock). With `cpu_pids` (the worker and the notifier),
-    also their CPU per order from the first send until every notification has gone out."""
+    also their CPU per order from the first send until every notification has gone out; with
+    `stack_pids` (the web, each local AWS server), each one's CPU per order too, and the orders/s
+    this machine's cores could hold at the whole stack's CPU per order."""
     local = threading.local()
+    stack_pids = stack_pids or {}
     cpu_before = cpu_seconds(cpu_pids or [])
+    stack_before = {name: cpu_seconds(pids) for name, pids in stack_pids.items()}
     load = os.getloadavg()[0]
 
     def send(scheduled: float) -> tuple[float, str | None]:
@@ -151,6 +156,11 @@ def checkout_to_final(
     while cpu_pids and time.monotonic() < deadline and queue_depth("notifications"):
         time.sleep(0.5)
     cpu = cpu_seconds(cpu_pids or []) - cpu_before
+    stack_ms = {
+        name: round(1000 * (cpu_seconds(pids) - stack_before[name]) / max(len(accepted), 1), 1)
+        for name, pids in stack_pids.items()
+    }
+    total_ms = sum(stack_ms.values()) + 1000 * cpu / max(len(accepted), 1)
 
     def pct(q: float) -> float | None:
         return (
@@ -173,5 +183,14 @@ def checkout_to_final(
         "to_final_max_ms": round(1000 * latencies[-1], 1) if latencies else None,
         "to_final_mean_ms": round(1000 * statistics.mean(latencies), 1) if latencies else None,
         "worker_cpu_ms_per_order": round(1000 * cpu / len(accepted), 1) if cpu_pids and accepted else None,
+        **{f"{name}_cpu_ms_per_order": ms for name, ms in stack_ms.items()},
+        **(
+            {
+                "stack_cpu_ms_per_order": round(total_ms, 1),
+                "orders_per_second_the_cores_hold": round(1000 * (os.cpu_count() or 1) / total_ms, 1),
+            }
+            if stack_pids and accepted
+            else {}
+        ),
         "load_average_1m": round(load, 2),
     }

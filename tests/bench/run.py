@@ -299,6 +299,10 @@ def run(opts) -> dict:
                     seconds=opts.rate_seconds,
                     body={"items": [{"id": STOCK_PRODUCT, "qty": 1}]},
                     cpu_pids=[worker.process.pid, notifier.process.pid],
+                    stack_pids={
+                        "web": [web.process.pid],
+                        **{server.name: [server.process.pid] for server in aws.servers},
+                    },
                 )
             finally:
                 notifier.stop()
