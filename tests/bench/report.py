@@ -68,7 +68,8 @@ def summary_lines(report: dict) -> list[str]:
             f"- Backlog of {run['orders']:,} orders drained by a worker + a notifier ({run['pool']} x "
             f"{run['concurrency']}): {run['confirmed_per_second']} orders CONFIRMED/s (goal >= 60), "
             f"all notified after {run['all_notified_seconds']} s; worker CPU {run['cpu_ms_per_order']} ms "
-            f"per order incl. notifications (goal <= 15); load {run['load_average_1m']}."
+            f"per order incl. notifications (goal <= 15; worker {run.get('worker_cpu_ms_per_order')}, "
+            f"notifier {run.get('notifier_cpu_ms_per_order')}); load {run['load_average_1m']}."
         )
     pipeline = report.get("checkout_to_final")
     if pipeline:
