@@ -61,12 +61,18 @@ WORKER = {
 SEED = {"PRODUCTS_TABLE": ("dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem")}
 
 
-# The notifier: reads the order it notifies about (a consistent GetItem) and keeps its markers
-# and the per-recipient e-mail counts (Query an order's markers, GetItem one, conditional
-# UpdateItem claims and outcomes): no scans, puts or deletes, and no other table.
+# The notifier: reads the order it notifies about with its markers (one consistent BatchGetItem
+# of both tables; a GetItem when throttled) and keeps its markers and the per-recipient e-mail
+# counts (Query an order's markers, GetItem one, conditional UpdateItem claims and outcomes): no
+# scans, puts or deletes, and no other table.
 NOTIFIER = {
-    "ORDERS_TABLE": ("dynamodb:GetItem",),
-    "NOTIFICATIONS_TABLE": ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+    "ORDERS_TABLE": ("dynamodb:BatchGetItem", "dynamodb:GetItem"),
+    "NOTIFICATIONS_TABLE": (
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    ),
 }
 
 

@@ -33,15 +33,15 @@ def test_processing_an_order_is_one_read_one_transaction_and_one_send(placed):
     assert calls == {"dynamodb.GetItem": 1, "dynamodb.TransactWriteItems": 1, "sqs.SendMessage": 1}
 
 
-def test_a_notification_pass_reads_twice_and_claims_publishes_and_records_each_event(placed):
+def test_a_notification_pass_reads_once_and_claims_publishes_and_records_each_event(placed):
     process_order(placed)
 
     with aws_calls_counted() as calls:
         outcomes = order_notifications_send(order_id=placed)
 
     assert outcomes == {"PENDING#sns": "SENT", "CONFIRMED#sns": "SENT"}
-    # The order and its markers, then per event: claim, publish, record.
-    assert calls == {"dynamodb.GetItem": 1, "dynamodb.Query": 1, "dynamodb.UpdateItem": 4, "sns.Publish": 2}
+    # The order with its markers (one read of both tables), then per event: claim, publish, record.
+    assert calls == {"dynamodb.BatchGetItem": 1, "dynamodb.UpdateItem": 4, "sns.Publish": 2}
 
 
 def test_a_notification_pass_with_nothing_left_to_send_only_reads(placed):
@@ -49,6 +49,7 @@ def test_a_notification_pass_with_nothing_left_to_send_only_reads(placed):
     order_notifications_send(order_id=placed)
 
     with aws_calls_counted() as calls:
-        order_notifications_send(order_id=placed)
+        outcomes = order_notifications_send(order_id=placed)
 
-    assert calls == {"dynamodb.GetItem": 1, "dynamodb.Query": 1}
+    assert outcomes == {"PENDING#sns": "SENT", "CONFIRMED#sns": "SENT"}
+    assert calls == {"dynamodb.BatchGetItem": 1}

@@ -11,6 +11,7 @@ import requests
 from django.conf import settings
 from django.core.management import call_command
 
+from cloudcart.aws import aws_calls_counted
 from notifications.emails import order_email_render
 from notifications.events import order_event, order_notices
 from notifications.services import order_notifications_send
@@ -123,6 +124,21 @@ def test_each_refund_has_one_event_and_one_email(paid_order, inbox):
         f"CloudCart refunded 5.00 USD for order {order.order_id[:8]}",
         f"Your CloudCart order {order.order_id[:8]} is confirmed: 25.00 USD",
     ]
+
+
+def test_a_pass_over_an_order_with_refunds_also_queries_its_markers(paid_order):
+    """A refund's markers are named after Stripe's refund id, which the pass only learns from the
+    order: they are not among the keys read with it, so the pass Queries them (and sends nothing
+    twice)."""
+    order = paid_order(qty=1, price_cents=2500)
+    refund(order.order_id, 500)
+    first = order_notifications_send(order_id=order.order_id)
+
+    with aws_calls_counted() as calls:
+        again = order_notifications_send(order_id=order.order_id)
+
+    assert again == first
+    assert calls == {"dynamodb.BatchGetItem": 1, "dynamodb.Query": 1}
 
 
 def test_outbox_shows_the_local_sms(paid_order):
