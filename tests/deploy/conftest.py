@@ -1,5 +1,6 @@
 """The CDK app synthesized once per session (jsii starts node: seconds), in its two shapes."""
 
+import fcntl
 import functools
 import json
 import os
@@ -87,13 +88,34 @@ def synthesize(outdir: Path, context: dict) -> Synthesized:
     return Synthesized(outdir=outdir, template_json=template, nag_failure=failure)
 
 
+def synthesized_once(session_dir: Path, shape: str, context: dict) -> Synthesized:
+    """The session's one synthesis of `shape`: the first pytest-xdist worker to ask makes it (about
+    15 s of CPU each) in `session_dir`, the others read what it wrote."""
+    outdir = session_dir / f"cdk-{shape}"
+    with open(outdir.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        done = outdir / "nag-failure.json"
+        if not done.exists():
+            outdir.mkdir(exist_ok=True)
+            made = synthesize(outdir, context)
+            done.write_text(json.dumps(made.nag_failure))
+            return made
+    template = json.loads((outdir / "CloudCart.template.json").read_text())
+    TEMPLATES[shape] = template
+    return Synthesized(outdir=outdir, template_json=template, nag_failure=json.loads(done.read_text()))
+
+
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory, storefront_built) -> dict[str, Synthesized]:
     """{"https": with a certificate, domain and hosted zone (production), "http": without (a first
     try-out)}. The web shop's build is part of the app (it is uploaded on deploy)."""
+    # An xdist worker's temporary folder is inside the run's, which its other workers share.
+    session_dir = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        session_dir = session_dir.parent
     return {
-        "https": synthesize(tmp_path_factory.mktemp("cdk-https"), HTTPS_CONTEXT),
-        "http": synthesize(tmp_path_factory.mktemp("cdk-http"), {"region": REGION}),
+        "https": synthesized_once(session_dir, "https", HTTPS_CONTEXT),
+        "http": synthesized_once(session_dir, "http", {"region": REGION}),
     }
 
 
