@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 from django.conf import settings
+from pynamodb.constants import NONE
 from pynamodb.exceptions import PynamoDBException, UpdateError
 
 from cloudcart import aws
@@ -100,6 +101,15 @@ def order_notify(*, order_id: str) -> bool:
 # --- The marker: claim, then settle ------------------------------------------------------
 
 
+def _marker_update(*, order_id: str, key: str, actions: list, condition) -> None:
+    """One conditional UpdateItem of a marker that asks for nothing back (raises UpdateError).
+    Model.update would have DynamoDB return the whole item (ALL_NEW) and deserialize it into a
+    throwaway instance: ~0.2 ms of CPU on each of an event's two writes, for nothing."""
+    NotificationMarker._get_connection().update_item(
+        order_id, range_key=key, actions=actions, condition=condition, return_values=NONE
+    )
+
+
 def _claim(*, order_id: str, key: str, reclaim_lapsed: bool) -> str | None:
     """Claim the marker for one send; the claim's token, or None if it is not free."""
     token = secrets.token_hex(8)
@@ -113,7 +123,9 @@ def _claim(*, order_id: str, key: str, reclaim_lapsed: bool) -> str | None:
         )
     lease = timedelta(seconds=settings.NOTIFY_TASK_TIME_LIMIT + LEASE_MARGIN_SECONDS)
     try:
-        NotificationMarker(order_id, key).update(
+        _marker_update(
+            order_id=order_id,
+            key=key,
             actions=[
                 NotificationMarker.state.set(NotificationMarker.CLAIMED),
                 NotificationMarker.token.set(token),
@@ -144,7 +156,9 @@ def _settle(*, order_id: str, key: str, token: str, state: str, message_id=None,
     if detail:
         actions.append(NotificationMarker.detail.set(detail[:500]))
     try:
-        NotificationMarker(order_id, key).update(actions=actions, condition=NotificationMarker.token == token)
+        _marker_update(
+            order_id=order_id, key=key, actions=actions, condition=NotificationMarker.token == token
+        )
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             logger.warning(
