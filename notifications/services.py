@@ -355,15 +355,12 @@ def _send_once(
 
 
 def _order_and_markers(*, order_id: str) -> tuple[Order | None, dict[str, NotificationMarker]]:
-    """The order and its markers: one BatchGetItem, unless the order has a notice whose markers it
-    did not read (a refund's) or DynamoDB left keys unprocessed; then a Query (or two reads)."""
+    """The order and its markers: one BatchGetItem, plus a Query of the markers when the order has
+    a notice whose markers it did not read (a refund's)."""
     read = order_with_markers(order_id=order_id, keys=_MARKER_KEYS_READ_WITH_ORDER)
     if read is None:
-        try:
-            order = Order.get(order_id, consistent_read=True)
-        except Order.DoesNotExist:
-            return None, {}
-        return order, order_markers(order_id=order_id)
+        # Throttled: the task's retry, with its backoff, is the read again.
+        raise NotifyRetryLater(f"order {order_id}: DynamoDB left keys of its read unprocessed")
     order, markers = read
     if order is not None and any(n.name not in _STATES_READ_WITH_ORDER for n in order_notices(order)):
         markers = order_markers(order_id=order_id)

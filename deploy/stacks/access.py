@@ -62,11 +62,11 @@ SEED = {"PRODUCTS_TABLE": ("dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamod
 
 
 # The notifier: reads the order it notifies about with its markers (one consistent BatchGetItem
-# of both tables; a GetItem when throttled) and keeps its markers and the per-recipient e-mail
+# of both tables) and keeps its markers and the per-recipient e-mail
 # counts (Query an order's markers, GetItem one, conditional UpdateItem claims and outcomes): no
 # scans, puts or deletes, and no other table.
 NOTIFIER = {
-    "ORDERS_TABLE": ("dynamodb:BatchGetItem", "dynamodb:GetItem"),
+    "ORDERS_TABLE": ("dynamodb:BatchGetItem",),
     "NOTIFICATIONS_TABLE": (
         "dynamodb:BatchGetItem",
         "dynamodb:GetItem",
