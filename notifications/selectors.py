@@ -15,7 +15,7 @@ def order_with_markers(
 ) -> tuple[Order | None, dict[str, NotificationMarker]] | None:
     """The order (None if there is none) and those of its markers named in `keys` that exist, by
     key: one consistent BatchGetItem over both tables. None when DynamoDB left keys unprocessed
-    (throttled): read them apart."""
+    (throttled): the caller retries the whole read later."""
     answer = aws.client("dynamodb").batch_get_item(
         RequestItems={
             Order.Meta.table_name: {"Keys": [{"order_id": {"S": order_id}}], "ConsistentRead": True},

@@ -62,9 +62,9 @@ SEED = {"PRODUCTS_TABLE": ("dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamod
 
 
 # The notifier: reads the order it notifies about with its markers (one consistent BatchGetItem
-# of both tables) and keeps its markers and the per-recipient e-mail
-# counts (Query an order's markers, GetItem one, conditional UpdateItem claims and outcomes): no
-# scans, puts or deletes, and no other table.
+# of both tables) and keeps its markers and the per-recipient e-mail counts (Query an order's
+# markers, GetItem one, conditional UpdateItem claims and outcomes): no scans, puts or deletes,
+# and no other table.
 NOTIFIER = {
     "ORDERS_TABLE": ("dynamodb:BatchGetItem",),
     "NOTIFICATIONS_TABLE": (
