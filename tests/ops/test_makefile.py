@@ -1,6 +1,7 @@
 """The Makefile installs per target: `make run` only the runtime and the local stack."""
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -29,8 +30,9 @@ def _dry_run(directory: Path, target: str) -> str:
 
 
 def _pip_installs(plan: str) -> list[str]:
+    """The requirement file each install line installs (uv's, with pip's as its fallback)."""
     return [
-        line.split(" -r ", 1)[1].strip()
+        re.search(r" -r (requirements[\w-]*\.txt)", line).group(1)
         for line in plan.splitlines()
         if "pip install" in line and " -r " in line
     ]
@@ -86,3 +88,13 @@ def test_make_deploy_says_what_is_missing_before_touching_aws():
     )
     assert result.returncode != 0
     assert "the cdk CLI is missing: npm install -g aws-cdk" in result.stdout + result.stderr
+
+
+def test_each_install_uses_uv_and_falls_back_to_pip(fresh_checkout):
+    plan = _dry_run(fresh_checkout, "test")
+    assert "pip install --quiet --disable-pip-version-check uv==" in plan
+    installs = [line for line in plan.splitlines() if "pip install" in line and " -r " in line]
+    assert installs
+    for line in installs:
+        uv, pip = line.split("||", 1)
+        assert "uv pip install" in uv and "-m pip install" in pip, line
