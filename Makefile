@@ -69,10 +69,13 @@ endef
 # Byte-compiled up front on every core, because processes that may not write bytecode (as with
 # PYTHONDONTWRITEBYTECODE) compile each module they import every time they start. The CDK's
 # 183 MB of generated modules are left out (37 s of compileall, 27 s without them): only those the
-# stack imports are compiled, by importing them, beside compileall on the other core.
+# stack imports, and those jsii imports while it synthesizes, are compiled, by importing them, beside
+# compileall on the other core.
 PIP_COMPILE := $(BIN)/python -m compileall -q -j 0 -x '/aws_cdk/' $(VENV)/lib >/dev/null || true
 CDK_COMPILE := $(BIN)/python -c 'import sys; sys.dont_write_bytecode = False; \
-	import aws_cdk.assertions, deploy.stacks.cloudcart_stack, deploy.stacks.pipeline' >/dev/null 2>&1 || true
+	import deploy.stacks.cloudcart_stack, deploy.stacks.pipeline, aws_cdk.assertions, aws_cdk.cx_api, \
+	aws_cdk.aws_lambda, aws_cdk.aws_kinesis, aws_cdk.aws_codepipeline, aws_cdk.interfaces.aws_appsync' \
+	>/dev/null 2>&1 || true
 
 # The runtime and the local AWS emulators: all that `make run` needs.
 $(VENV)/.run-installed: requirements.txt requirements-local.txt | $(VENV)/bin/python
@@ -136,10 +139,11 @@ run: $(VENV)/.run-installed dynamodb-local storefront ## DynamoDB Local + moto +
 # The suite's processes wait on servers, workers and browsers much of the time: three pytest
 # workers (each with its own local AWS servers, tables and queues; a test file stays on one) keep
 # both cores busy (on 2 cores: 278 s of pytest with 3, 309-342 s with 2, slower again with 4).
-# TEST_WORKERS=0 runs it in one process.
+# TEST_WORKERS=0 runs it in one process. The files with slow tests are handed out first
+# (tests/conftest.py), in that order.
 TEST_WORKERS ?= 3
 test: $(VENV)/.installed dynamodb-local lint browser storefront ## lint, then the whole suite against real local AWS servers
-	python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+	python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 lint: $(VENV)/.installed
 	ruff check .

@@ -4,6 +4,8 @@ import fcntl
 import functools
 import json
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 # window; it works, and the banner jsii prints about it is noise.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+ROOT = Path(__file__).resolve().parents[2]
 CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-0123456789ab"
 DOMAIN_NAME = "api.example.com"
 HOSTED_ZONE_ID = "Z0123456789EXAMPLE"
@@ -24,6 +27,7 @@ class Synthesized:
     outdir: Path
     template_json: dict
     nag_failure: str | None  # the validation error, when cdk-nag (or another check) failed
+    by_entry_point: bool = False  # made by `python deploy/app.py`, as the cdk CLI runs it
 
     @functools.cached_property
     def template(self):
@@ -68,7 +72,30 @@ def template_file(shape: str) -> Path:
     return Path(os.environ["AWS_CALL_LOG"]).with_suffix(f".template-{shape}.json")
 
 
+def synthesize_by_entry_point(outdir: Path, context: dict) -> Synthesized:
+    """`cdk synth` / `make synth`: deploy/app.py in its own process, given its context and output
+    folder as the cdk CLI gives them, with no AWS account, credentials or settings in its environment."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(outdir),
+        "CDK_OUTDIR": str(outdir),
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT / "deploy", env=env, capture_output=True, text=True, timeout=300
+    )
+    failure = None if result.returncode == 0 else result.stdout + result.stderr
+    template_path = outdir / "CloudCart.template.json"
+    assert template_path.exists(), f"deploy/app.py wrote no template:\n{result.stdout}{result.stderr}"
+    report = outdir / "validation-report.json"
+    if failure and report.exists():
+        failure += "\n" + report.read_text()
+    return _kept("http", outdir, json.loads(template_path.read_text()), failure, by_entry_point=True)
+
+
 def synthesize(outdir: Path, context: dict) -> Synthesized:
+    """The app synthesized in this process (the shape with a certificate, a domain and a zone)."""
     from deploy.stacks import app_build
 
     app = app_build(outdir=str(outdir), context=context)
@@ -82,27 +109,30 @@ def synthesize(outdir: Path, context: dict) -> Synthesized:
             failure += "\n" + report.read_text()
     # The template is written before the validation plugins run, so it is there either way.
     template = json.loads((outdir / "CloudCart.template.json").read_text())
-    shape = "https" if context.get("certificateArn") else "http"
+    return _kept("https", outdir, template, failure)
+
+
+def _kept(shape: str, outdir: Path, template: dict, failure: str | None, **made) -> Synthesized:
+    """The synthesis, kept for this process's tests and for the session's other processes."""
     TEMPLATES[shape] = template
     template_file(shape).write_text(json.dumps(template))
-    return Synthesized(outdir=outdir, template_json=template, nag_failure=failure)
+    (outdir / "synthesized.json").write_text(json.dumps({"nag_failure": failure, **made}))
+    return Synthesized(outdir=outdir, template_json=template, nag_failure=failure, **made)
 
 
-def synthesized_once(session_dir: Path, shape: str, context: dict) -> Synthesized:
+def synthesized_once(session_dir: Path, shape: str, make) -> Synthesized:
     """The session's one synthesis of `shape`: the first pytest-xdist worker to ask makes it (about
     15 s of CPU each) in `session_dir`, the others read what it wrote."""
     outdir = session_dir / f"cdk-{shape}"
     with open(outdir.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        done = outdir / "nag-failure.json"
+        done = outdir / "synthesized.json"
         if not done.exists():
             outdir.mkdir(exist_ok=True)
-            made = synthesize(outdir, context)
-            done.write_text(json.dumps(made.nag_failure))
-            return made
+            return make(outdir)
     template = json.loads((outdir / "CloudCart.template.json").read_text())
     TEMPLATES[shape] = template
-    return Synthesized(outdir=outdir, template_json=template, nag_failure=json.loads(done.read_text()))
+    return Synthesized(outdir=outdir, template_json=template, **json.loads(done.read_text()))
 
 
 @pytest.fixture(scope="session")
@@ -114,8 +144,11 @@ def synthesized(tmp_path_factory, storefront_built) -> dict[str, Synthesized]:
     if os.environ.get("PYTEST_XDIST_WORKER"):
         session_dir = session_dir.parent
     return {
-        "https": synthesized_once(session_dir, "https", HTTPS_CONTEXT),
-        "http": synthesized_once(session_dir, "http", {"region": REGION}),
+        "https": synthesized_once(session_dir, "https", lambda outdir: synthesize(outdir, HTTPS_CONTEXT)),
+        # The plain shape is the entry point's own output: one synthesis proves both.
+        "http": synthesized_once(
+            session_dir, "http", lambda outdir: synthesize_by_entry_point(outdir, {"region": REGION})
+        ),
     }
 
 

@@ -88,17 +88,10 @@ def test_django_check_deploy_is_clean_with_the_stacks_environment(stack):
     assert "no issues (0 silenced)" in result.stdout + result.stderr
 
 
-def test_the_app_entry_point_synthesizes_offline(tmp_path):
-    """`cdk synth` / `make synth` run deploy/app.py: no AWS account, no credentials, no lookups."""
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "CDK_OUTDIR": str(tmp_path / "out"),  # what the cdk CLI passes
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-    }
-    result = subprocess.run(
-        [sys.executable, "app.py"], cwd=ROOT / "deploy", env=env, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    template = json.loads((tmp_path / "out" / "CloudCart.template.json").read_text())
-    assert template["Outputs"]["ApiUrl"]
+def test_the_app_entry_point_synthesizes_offline(synthesized):
+    """`cdk synth` / `make synth` run deploy/app.py: no AWS account, no credentials, no lookups. The
+    session's plain-HTTP template is that run's (tests/deploy/conftest.py)."""
+    plain = synthesized["http"]
+    assert plain.by_entry_point
+    assert plain.nag_failure is None, plain.nag_failure  # app.py exited 0
+    assert plain.template_json["Outputs"]["ApiUrl"]

@@ -3,6 +3,7 @@
 import time
 import uuid
 
+import pytest
 import requests
 from rest_framework.test import APIClient
 
@@ -35,6 +36,7 @@ def test_cart_writes_past_the_rate_get_429_with_retry_after(api, settings, make_
     assert APIClient().post("/cart", {"id": product.id, "qty": 1}, format="json").status_code == 200
 
 
+@pytest.mark.slow
 def test_throttle_is_shared_by_all_gunicorn_workers(make_product):
     """4 workers, fresh connections: exactly the rate passes, whichever worker answers."""
     product = make_product(stock=50)

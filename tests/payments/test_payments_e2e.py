@@ -49,6 +49,7 @@ def _succeeded_event_id(base: str, intent_id: str) -> str | None:
     return None
 
 
+@pytest.mark.slow
 def test_checkout_pay_and_the_worker_confirms_with_the_amount_captured(
     stripe_on, paying_web, paying_worker, make_product, orders_queue
 ):

@@ -10,6 +10,8 @@ The first worker reaches localstripe and DynamoDB Local through holding proxies
 import os
 import signal
 
+import pytest
+
 from catalog.models import Product
 from orders.models import Order
 from tests.hold_proxy import ANSWER_LATER, HOLD, HoldingProxy
@@ -34,6 +36,7 @@ def _header(headers: dict, name: str) -> str:
     return next((value for key, value in headers.items() if key.lower() == name.lower()), "")
 
 
+@pytest.mark.slow
 def test_a_worker_killed_around_the_capture_takes_the_stock_and_captures_once_after_restart(
     stripe_on, api, make_product, orders_queue
 ):
