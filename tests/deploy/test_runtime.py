@@ -105,3 +105,38 @@ def test_dockerfile_builds_one_slim_non_root_image_with_cached_requirements():
     assert lines[-1] == 'CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "cloudcart.wsgi"]'
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".venv", ".git", "deploy/cdk.out", "tests"} <= set(ignored)
+
+
+WORKER_START = """
+import runpy, django
+django.setup()  # as gunicorn's loading of cloudcart.wsgi does, before the worker's hook
+runpy.run_path("deploy/gunicorn.conf.py")["post_worker_init"](None)
+from pynamodb.models import Model
+from cloudcart import aws
+from django.urls import get_resolver
+get_resolver().url_patterns  # every view a request could reach, and the models it imports
+shared, todo, cold = aws._session()._session, list(Model.__subclasses__()), []
+while todo:
+    model = todo.pop()
+    todo += model.__subclasses__()
+    if getattr(getattr(model, "Meta", None), "table_name", None):
+        connection = model._get_connection().connection
+        if connection._client is None or connection._local.session is not shared:
+            cold.append(model.__name__)
+print(sorted(cold))
+"""
+
+
+def test_a_gunicorn_worker_builds_every_models_client_from_one_session_before_serving():
+    """Models a request imports first would get their clients from each racing thread's own
+    botocore session: every one must be built, from the shared session, before the first request."""
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER_START],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "cloudcart.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
