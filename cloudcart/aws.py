@@ -123,6 +123,11 @@ def clients_warm(*, services: tuple[str, ...] = ("dynamodb",)) -> None:
     """
     from pynamodb.models import Model
 
+    # Every model, also the one not in an app's models module (which Django imports at set-up):
+    # the throttle's counter is otherwise first imported by a request, and each racing thread
+    # then built its client from a botocore session of its own.
+    import cloudcart.throttling  # noqa: F401
+
     shared = _session()._session  # boto3's botocore session
     todo, seen = list(Model.__subclasses__()), set()
     while todo:

@@ -47,13 +47,7 @@ _json_error_pages()
 
 
 def post_worker_init(worker) -> None:
-    """Each worker loads its views, then builds its AWS clients, before its threads serve
-    (cloudcart.aws.clients_warm). The URLconf imports every view and the models they use: a model
-    first imported by a request (the throttle's counter) had its client built by each of the
-    racing threads, each from a botocore session of its own (~10 MB each)."""
-    from django.urls import get_resolver
-
+    """Each worker builds its AWS clients before its threads serve (cloudcart.aws.clients_warm)."""
     from cloudcart import aws
 
-    get_resolver().url_patterns  # noqa: B018 - imports every view module
     aws.clients_warm()

@@ -128,8 +128,9 @@ print(sorted(cold))
 
 
 def test_a_gunicorn_worker_builds_every_models_client_from_one_session_before_serving():
-    """Models a request imports first would get their clients from each racing thread's own
-    botocore session: every one must be built, from the shared session, before the first request."""
+    """A model a request imports first (the throttle's counter) would get its client from each
+    racing thread's own botocore session: every one must be built, from the shared session, by the
+    worker's start-up hook, before the first request."""
     result = subprocess.run(
         [sys.executable, "-c", WORKER_START],
         cwd=ROOT,
