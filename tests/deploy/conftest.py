@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import ROOT
+
 # Before anything imports aws_cdk (the test modules do): Debian's node 20 is past jsii's support
 # window; it works, and the banner jsii prints about it is noise.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-ROOT = Path(__file__).resolve().parents[2]
 CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-0123456789ab"
 DOMAIN_NAME = "api.example.com"
 HOSTED_ZONE_ID = "Z0123456789EXAMPLE"
@@ -72,6 +73,12 @@ def template_file(shape: str) -> Path:
     return Path(os.environ["AWS_CALL_LOG"]).with_suffix(f".template-{shape}.json")
 
 
+def validation_failure(outdir: Path, error: str) -> str:
+    """A failed synthesis's error with the CDK's validation report (cdk-nag's findings), if written."""
+    report = outdir / "validation-report.json"
+    return error + ("\n" + report.read_text() if report.exists() else "")
+
+
 def synthesize_by_entry_point(outdir: Path, context: dict) -> Synthesized:
     """`cdk synth` / `make synth`: deploy/app.py in its own process, given its context and output
     folder as the cdk CLI gives them, with no AWS account, credentials or settings in its environment."""
@@ -85,12 +92,9 @@ def synthesize_by_entry_point(outdir: Path, context: dict) -> Synthesized:
     result = subprocess.run(
         [sys.executable, "app.py"], cwd=ROOT / "deploy", env=env, capture_output=True, text=True, timeout=300
     )
-    failure = None if result.returncode == 0 else result.stdout + result.stderr
     template_path = outdir / "CloudCart.template.json"
     assert template_path.exists(), f"deploy/app.py wrote no template:\n{result.stdout}{result.stderr}"
-    report = outdir / "validation-report.json"
-    if failure and report.exists():
-        failure += "\n" + report.read_text()
+    failure = None if result.returncode == 0 else validation_failure(outdir, result.stdout + result.stderr)
     return _kept("http", outdir, json.loads(template_path.read_text()), failure, by_entry_point=True)
 
 
@@ -103,10 +107,7 @@ def synthesize(outdir: Path, context: dict) -> Synthesized:
     try:
         app.synth()
     except RuntimeError as exc:  # jsii's wrapper around the CDK's ValidationFailed
-        failure = str(exc)
-        report = outdir / "validation-report.json"
-        if report.exists():
-            failure += "\n" + report.read_text()
+        failure = validation_failure(outdir, str(exc))
     # The template is written before the validation plugins run, so it is there either way.
     template = json.loads((outdir / "CloudCart.template.json").read_text())
     return _kept("https", outdir, template, failure)

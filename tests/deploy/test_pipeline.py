@@ -5,6 +5,7 @@ import json
 import pytest
 
 from deploy.stacks.pipeline import SYNTH_IMAGE
+from tests.deploy.conftest import validation_failure
 
 PIPELINE_CONTEXT = {
     "region": "us-east-1",
@@ -33,10 +34,7 @@ def assembly(tmp_path_factory):
     try:
         app.synth()
     except RuntimeError as exc:  # cdk-nag (a validation plugin) refused something
-        failure = str(exc)
-        report = outdir / "validation-report.json"
-        if report.exists():
-            failure += "\n" + report.read_text()
+        failure = validation_failure(outdir, str(exc))
     return {"outdir": outdir, "failure": failure}
 
 
