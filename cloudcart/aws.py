@@ -67,8 +67,17 @@ _building = threading.Lock()
 @functools.cache
 def _session() -> boto3.session.Session:
     """One boto3 session per process: its botocore loader parses each service's model (large JSON
-    files) once for every client built from it, instead of once per client."""
-    return boto3.session.Session()
+    files) once for every client built from it, instead of once per client.
+
+    The session holds the credentials the settings name (the local servers' keys; none on AWS,
+    where the default chain finds the task role's): PynamoDB discards a client whose signer has
+    no credentials and builds another from a new session in the calling thread, so a model's
+    client warmed without them would be rebuilt by every thread racing to its first request.
+    """
+    return boto3.session.Session(
+        aws_access_key_id=settings.AWS_ACCESS_KEY_ID,
+        aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,
+    )
 
 
 @functools.cache
@@ -87,8 +96,6 @@ def client(service_name: str, *, max_attempts: int | None = None):
             service_name,
             endpoint_url=endpoint_url,
             region_name=settings.AWS_REGION,
-            aws_access_key_id=settings.AWS_ACCESS_KEY_ID,
-            aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,
             config=Config(
                 connect_timeout=settings.AWS_CONNECT_TIMEOUT,
                 read_timeout=settings.AWS_READ_TIMEOUT,

@@ -115,7 +115,7 @@ from pynamodb.models import Model
 from cloudcart import aws
 from django.urls import get_resolver
 get_resolver().url_patterns  # every view a request could reach, and the models it imports
-shared, todo, cold = aws._session()._session, list(Model.__subclasses__()), []
+shared, todo, cold, warmed = aws._session()._session, list(Model.__subclasses__()), [], {}
 while todo:
     model = todo.pop()
     todo += model.__subclasses__()
@@ -123,18 +123,40 @@ while todo:
         connection = model._get_connection().connection
         if connection._client is None or connection._local.session is not shared:
             cold.append(model.__name__)
+        warmed[model.__name__] = connection
+def serve():  # a request thread: it must use the warmed client, not build its own
+    for name, connection in warmed.items():
+        before = connection._client
+        if connection.client is not before:
+            cold.append(name + " (rebuilt by a request thread)")
+import threading
+thread = threading.Thread(target=serve)
+thread.start()
+thread.join()
 print(sorted(cold))
 """
+
+
+KEYS_IN_ENVIRONMENT = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
 
 def test_a_gunicorn_worker_builds_every_models_client_from_one_session_before_serving():
     """A model a request imports first (the throttle's counter) would get its client from each
     racing thread's own botocore session: every one must be built, from the shared session, by the
-    worker's start-up hook, before the first request."""
+    worker's start-up hook, before the first request. And it must be the client the request
+    threads use: PynamoDB rebuilds, from a new session per thread, a client whose signer has no
+    credentials (a worker's racing first requests each built one: 30 MB more per worker)."""
     result = subprocess.run(
         [sys.executable, "-c", WORKER_START],
         cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "cloudcart.settings"},
+        # As `make run` starts it: the local servers' keys come from the settings' defaults, not
+        # from the environment (where the suite puts them) or a credentials file.
+        env={
+            **{name: value for name, value in os.environ.items() if name not in KEYS_IN_ENVIRONMENT},
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_CONFIG_FILE": os.devnull,
+            "DJANGO_SETTINGS_MODULE": "cloudcart.settings",
+        },
         capture_output=True,
         text=True,
         timeout=120,
