@@ -196,3 +196,28 @@ def test_motos_sqs_reads_the_clock_and_retention_cheaply_with_motos_answers():
     motos = sqs_models.SQSBackend.is_message_valid_based_on_retention_period
     answers = [moto_serialized._retained(backend, "retention", m) for m in (fresh, expired)]
     assert answers == [motos(backend, "retention", m) for m in (fresh, expired)] == [True, False]
+
+
+def test_motos_dispatcher_asks_for_a_hosts_backend_once_with_motos_answers():
+    """The server remembers which backend serves a host (deploy/local/moto_serialized.py): the same
+    answers as moto's own lookup, which lists moto's package directory on every request."""
+    from moto.moto_server import werkzeug_app
+
+    from deploy.local import moto_serialized
+
+    dispatcher = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
+    asked = []
+
+    def motos(self, host):
+        asked.append(host)
+        return werkzeug_app.DomainDispatcherApplication.get_backend_for_host(self, host)
+
+    remembered = moto_serialized._remembered(motos)
+    services = ("sqs", "sns", "email", "cognito-idp", "s3", "dynamodb")
+    hosts = [f"{service}.us-east-1.amazonaws.com" for service in services]
+    hosts += ["moto_api", None, "nothing.example.com"]
+    first = [remembered(dispatcher, host) for host in hosts]
+    again = [remembered(dispatcher, host) for host in hosts]
+    assert first == again == [motos(dispatcher, host) for host in hosts]
+    assert first[:6] == ["sqs", "sns", "ses", "cognitoidp", "s3", "dynamodb"]
+    assert asked == hosts + hosts  # each host once from the remembered lookup, once for the comparison
