@@ -22,6 +22,13 @@ A backlog's drain cost moto ~166 ms of CPU per order. The retention check reads 
 retention period itself, and the SQS models read the clock with `time.time()` (the same epoch
 seconds moto derives from `utcnow() - utcfromtimestamp(0)`): same answers, a fraction of the CPU.
 
+Its sends scan the queue for nothing: `send_message` builds the queue's whole attribute dict just to
+read `ContentBasedDeduplication`, and that dict holds the three approximate message counts, each a
+scan of every message in the queue. So each send (also each SNS publish to a subscribed queue, such
+as the ledger's) cost time in proportion to the queue's depth: 40% of moto's CPU in the bench's
+checkout-to-final run, and more with every run as an unread queue grew. While a send runs, the
+counts read 0 (nothing on the send path uses them); everywhere else they are moto's.
+
 Its dispatcher finds each request's backend the long way, every time: `get_backend_for_host` lists
 moto's package directory (a `listdir` and ~190 `isdir` calls) and then tries the URL patterns of
 every backend, under the dispatcher's one lock: ~15% of moto's CPU in a drain. The answer for a host
@@ -103,6 +110,40 @@ def sqs_fast_clock_install() -> None:
     sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _retained
 
 
+_sending = threading.local()
+# The Queue properties that scan every message, and that a send reads only inside `attributes`.
+SQS_MESSAGE_COUNTS = (
+    "approximate_number_of_messages",
+    "approximate_number_of_messages_delayed",
+    "approximate_number_of_messages_not_visible",
+)
+
+
+def _counted_unless_sending(count: property) -> property:
+    """moto's count, or 0 while this thread is inside a send (which never reads it)."""
+    return property(lambda queue: 0 if getattr(_sending, "depth", 0) else count.fget(queue))
+
+
+def _marked_as_sending(send):
+    """moto's `send_message`, with this thread marked as sending while it runs."""
+
+    def send_message(self, *args, **kwargs):
+        _sending.depth = getattr(_sending, "depth", 0) + 1
+        try:
+            return send(self, *args, **kwargs)
+        finally:
+            _sending.depth -= 1
+
+    return send_message
+
+
+def sqs_cheap_sends_install() -> None:
+    """Makes moto's SQS sends skip the message counts they do not use (see the module's doc)."""
+    for name in SQS_MESSAGE_COUNTS:
+        setattr(sqs_models.Queue, name, _counted_unless_sending(getattr(sqs_models.Queue, name)))
+    sqs_models.SQSBackend.send_message = _marked_as_sending(sqs_models.SQSBackend.send_message)
+
+
 def _remembered(lookup):
     """`lookup(self, host)`, asked once per host: moto's answer depends on nothing else."""
     answers = {}
@@ -124,6 +165,7 @@ def backend_lookup_cache_install() -> None:
 def main(argv: list[str]) -> None:
     logging.getLogger("werkzeug").addFilter(ServerErrorsOnly())
     sqs_fast_clock_install()
+    sqs_cheap_sends_install()
     backend_lookup_cache_install()
     real = moto_server.DomainDispatcherApplication
 

@@ -221,3 +221,34 @@ def test_motos_dispatcher_asks_for_a_hosts_backend_once_with_motos_answers():
     assert first == again == [motos(dispatcher, host) for host in hosts]
     assert first[:6] == ["sqs", "sns", "ses", "cognitoidp", "s3", "dynamodb"]
     assert asked == hosts + hosts  # each host once from the remembered lookup, once for the comparison
+
+
+def test_motos_sqs_sends_skip_the_message_counts_and_keep_motos_answers(monkeypatch):
+    """A send (deploy/local/moto_serialized.py) no longer scans the queue's messages to build counts
+    it never reads; the counts outside a send, and a FIFO queue's deduplication, are moto's."""
+    from moto.sqs import models as sqs_models
+
+    from deploy.local import moto_serialized
+
+    for name in moto_serialized.SQS_MESSAGE_COUNTS:
+        count = getattr(sqs_models.Queue, name)
+        monkeypatch.setattr(sqs_models.Queue, name, moto_serialized._counted_unless_sending(count))
+    send = moto_serialized._marked_as_sending(sqs_models.SQSBackend.send_message)
+    monkeypatch.setattr(sqs_models.SQSBackend, "send_message", send)
+    backend = sqs_models.SQSBackend("us-east-1", "123456789012")
+    backend.create_queue("deep")
+    for number in range(50):
+        backend.send_message("deep", f"message {number}")
+    scanned, visible = [], sqs_models.Message.visible
+    monkeypatch.setattr(
+        sqs_models.Message, "visible", property(lambda m: scanned.append(m) or visible.fget(m))
+    )
+    backend.send_message("deep", "one more")
+    assert scanned == []  # the send read no message's visibility: no count was built
+    attributes = backend.get_queue("deep").attributes
+    assert attributes["ApproximateNumberOfMessages"] == 51
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == 0
+    backend.create_queue("once.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    for _ in range(2):
+        backend.send_message("once.fifo", "same body", group_id="g")
+    assert backend.get_queue("once.fifo").attributes["ApproximateNumberOfMessages"] == 1
