@@ -145,7 +145,7 @@ def test_a_gunicorn_worker_builds_every_models_client_from_one_session_before_se
     racing thread's own botocore session: every one must be built, from the shared session, by the
     worker's start-up hook, before the first request. And it must be the client the request
     threads use: PynamoDB rebuilds, from a new session per thread, a client whose signer has no
-    credentials (a worker's racing first requests each built one: 30 MB more per worker)."""
+    credentials (a worker's racing first requests each built one: ~40 MB more per worker)."""
     result = subprocess.run(
         [sys.executable, "-c", WORKER_START],
         cwd=ROOT,
