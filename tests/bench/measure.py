@@ -185,3 +185,71 @@ def measure(
     if case.method != "GET":
         row["aws_calls_per_request"] = aws_calls(url, case)
     return row
+
+
+def overhead(
+    case: Case,
+    *,
+    urls: dict[str, str],
+    app_pids: dict[str, list[int]],
+    rounds: int,
+    seconds: float,
+    threads: int,
+    connections: int,
+) -> dict:
+    """What a feature costs: `case` on two servers, "on" and "off" (urls and pids keyed so), in
+    `rounds` of two short wrk runs each, alternating which goes first (on off, off on, ...).
+
+    Two 10 s runs one after the other see different machines: a load that moves between them
+    moved the old comparison by +-15%. Alternating short runs share the machine's moods, so their
+    app CPU per request compares the servers and not the minutes. Reported: each side's CPU per
+    request over all its runs, the overhead of "on" over "off" from those totals, and the median,
+    spread and standard error of the per-round overheads (what the comparison can resolve)."""
+    connections = case.connections or connections
+    threads = min(threads, connections)
+    load = os.getloadavg()[0]
+    for side in ("on", "off"):
+        warm(urls[side], case, connections=connections)
+        wrk(urls[side], case, seconds=2, threads=threads, connections=connections)
+    totals = {side: {"requests": 0, "cpu": 0.0, "seconds": 0.0, "errors": 0} for side in ("on", "off")}
+    per_round = []
+    for number in range(rounds):
+        cpu_ms = {}
+        for side in ("on", "off") if number % 2 == 0 else ("off", "on"):
+            before = cpu_seconds(app_pids[side])
+            raw = wrk(urls[side], case, seconds=seconds, threads=threads, connections=connections)
+            cpu = cpu_seconds(app_pids[side]) - before
+            total = totals[side]
+            total["requests"] += raw["requests"]
+            total["cpu"] += cpu
+            total["seconds"] += raw["duration_us"] / 1e6
+            total["errors"] += raw["non_2xx_3xx"] + raw["socket_errors"]
+            cpu_ms[side] = 1000 * cpu / max(raw["requests"], 1)
+        per_round.append(100 * (cpu_ms["on"] / cpu_ms["off"] - 1))
+    sides = {
+        side: {
+            "requests": total["requests"],
+            "rps": round(total["requests"] / total["seconds"], 1),
+            "app_cpu_ms_per_request": round(1000 * total["cpu"] / max(total["requests"], 1), 3),
+            "errors": total["errors"],
+        }
+        for side, total in totals.items()
+    }
+    on, off = (sides[side]["app_cpu_ms_per_request"] for side in ("on", "off"))
+    return {
+        "name": case.name,
+        "path": case.path,
+        "rounds": rounds,
+        "seconds": seconds,
+        "connections": connections,
+        "load_average_1m": round(load, 2),
+        "on": sides["on"],
+        "off": sides["off"],
+        "overhead_percent": round(100 * (on / off - 1), 1),
+        "overhead_percent_per_round": spread(per_round),
+        # The resolution of the comparison: the standard error of the per-round mean.
+        "overhead_percent_standard_error": round(statistics.stdev(per_round) / len(per_round) ** 0.5, 1)
+        if len(per_round) > 1
+        else None,
+        "rounds_overhead_percent": [round(value, 1) for value in per_round],
+    }

@@ -1,4 +1,4 @@
-"""The order pipeline under load: the worker's throughput, and checkout -> final at a fixed rate."""
+"""The order pipeline under load: checkout -> final at a fixed rate; the queues and orders watched."""
 
 import os
 import statistics
@@ -11,7 +11,6 @@ import boto3
 import requests
 
 from tests.bench.measure import cpu_seconds
-from tests.processes import CeleryProcess
 
 
 def _dynamodb():
@@ -64,32 +63,6 @@ def orders_with_status(status: str) -> int:
         start = page.get("LastEvaluatedKey")
         if not start:
             return total
-
-
-def worker_throughput(*, processes: int, orders: int, timeout: float = 180.0) -> dict:
-    """Orders CONFIRMED per second by a worker with `processes` prefork processes, draining a
-    backlog that is already queued (checkouts made with no worker running). Timed from the moment
-    the worker is ready until `orders` more are CONFIRMED (or the backlog ends)."""
-    backlog = queue_depth()
-    worker = CeleryProcess("worker", concurrency=processes, name=f"bench-throughput-{processes}")
-    try:
-        started, before = time.monotonic(), orders_with_status("CONFIRMED")
-        done = 0
-        while time.monotonic() - started < timeout:
-            time.sleep(1)
-            done = orders_with_status("CONFIRMED") - before
-            if done >= orders or done >= backlog:
-                break
-        elapsed = time.monotonic() - started
-    finally:
-        worker.stop()
-    return {
-        "worker_processes": processes,
-        "backlog_at_start": backlog,
-        "confirmed": done,
-        "seconds": round(elapsed, 1),
-        "confirmed_per_second": round(done / elapsed, 1),
-    }
 
 
 def _at(value: str) -> float:

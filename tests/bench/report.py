@@ -88,16 +88,19 @@ def summary_lines(report: dict) -> list[str]:
             f"{pipeline['not_final_after_timeout']} not final in time, queue depth after "
             f"{pipeline['queue_depth_after']}."
         )
-    traced = _row(report, "GET /products/{id}")
-    untraced = _row(report, "GET /products/{id} (tracing off)")
-    if traced and untraced:
-        cpu = [r["app_cpu_ms_per_request"]["median"] for r in (traced, untraced)]
-        rps = [r["rps"]["median"] for r in (traced, untraced)]
+    tracing = report.get("tracing_overhead")
+    if tracing:
+        per_round = tracing["overhead_percent_per_round"]
         lines.append(
-            f"- Tracing overhead on cached reads (`GET /products/{{id}}`, tracing on but not exporting vs "
-            f"TRACING_ENABLED=0): app CPU {cpu[0]:.2f} vs {cpu[1]:.2f} ms/request "
-            f"({100 * (cpu[0] / cpu[1] - 1):+.0f}%), rps {rps[0]:,.0f} vs {rps[1]:,.0f} "
-            f"({100 * (rps[0] / rps[1] - 1):+.0f}%); goal <= 5%."
+            f"- Tracing overhead on cached reads (`{tracing['path']}`, tracing on but not exporting vs "
+            f"TRACING_ENABLED=0, {tracing['rounds']} alternating rounds of {tracing['seconds']} s runs): "
+            f"app CPU {tracing['on']['app_cpu_ms_per_request']:.3f} vs "
+            f"{tracing['off']['app_cpu_ms_per_request']:.3f} ms/request, {tracing['overhead_percent']:+.1f}% "
+            f"(goal <= 5%; per round median {per_round['median']:+.1f}%, {per_round['min']:+.1f} to "
+            f"{per_round['max']:+.1f}%, standard error "
+            f"{tracing['overhead_percent_standard_error']}%); rps {tracing['on']['rps']:,.0f} vs "
+            f"{tracing['off']['rps']:,.0f}; "
+            f"load {tracing['load_average_1m']}."
         )
     for process, sizes in report.get("rss_mb", {}).items():
         lines.append(f"- RSS of each {process}: {', '.join(f'{mb} MB' for mb in sizes if mb)}.")
@@ -114,12 +117,6 @@ def summary_lines(report: dict) -> list[str]:
             f"load {f['load_average_1m']}."
         )
     return lines
-
-
-def _row(report: dict, name: str) -> dict | None:
-    return next(
-        (r for r in report["results"] if r["name"] == name and r["products"] == report["small_catalog"]), None
-    )
 
 
 def header_line(report: dict) -> str:

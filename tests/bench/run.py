@@ -52,7 +52,7 @@ os.environ["THROTTLE_GUEST_CHECKOUT_RATE"] = "100000000/min"
 import requests  # noqa: E402
 
 from tests.bench import flash_sale, orders_bench, report, worker_bench  # noqa: E402
-from tests.bench.measure import Case, measure  # noqa: E402
+from tests.bench.measure import Case, measure, overhead  # noqa: E402
 from tests.processes import ROOT, CeleryProcess, Gunicorn, LocalAws  # noqa: E402
 
 RESULTS_DIR = ROOT / "tests" / "bench" / "results"
@@ -61,6 +61,9 @@ CATEGORY = "electronics"  # in the sample catalog and one in eight synthetic pro
 STOCK_PRODUCT = "bench-stock"  # checkouts buy this one: stock enough for every order of a run
 CART_PRODUCTS = [f"bench-p{n:02d}" for n in range(1, 41)]  # 40 lines x 8 carts for POST /cart
 CARTS = 8
+# Tracing's cost on a cached read: the "app" gunicorn (tracing on, not exporting) against the
+# "untraced" one (TRACING_ENABLED=0), in alternating runs (measure.overhead).
+TRACING_CASE = Case("GET /products/{id}: tracing on vs TRACING_ENABLED=0", "/products/1")
 
 
 def seed(count: int) -> dict:
@@ -159,7 +162,6 @@ def cases(base_url: str) -> list[Case]:
         Case("ceiling: constant JSON", "/_bench/constant"),
         Case("floor: one GetItem", "/_bench/getitem"),
         Case("GET /products/{id}", "/products/1"),
-        Case("GET /products/{id} (tracing off)", "/products/1", server="untraced"),
         *listing_cases(uncached=False),
         Case("GET /products/{id} (cache off)", "/products/1", server="uncached"),
         *listing_cases(uncached=True),
@@ -222,7 +224,7 @@ def run(opts) -> dict:
     load_before = os.getloadavg()
     aws = LocalAws(moto_port=aws_env.MOTO_PORT, dynamodb_port=aws_env.DYNAMODB_PORT, log_prefix="bench-")
     web = uncached = untraced = None
-    rows, throughput, pipeline, flash, memory, payments = [], [], None, None, {}, None
+    rows, throughput, pipeline, flash, memory, payments, tracing = [], [], None, None, {}, None, None
     sections = set(opts.only or SECTIONS)
     try:
         print(f"local AWS {aws.env}, tables prefixed {os.environ['TABLE_PREFIX']}", flush=True)
@@ -268,6 +270,22 @@ def run(opts) -> dict:
             for case in cases(web.url):
                 if not opts.case or any(part in case.name for part in opts.case):
                     one(case, SMALL_CATALOG)
+            if not opts.case or any(part in TRACING_CASE.name for part in opts.case):
+                tracing = overhead(
+                    TRACING_CASE,
+                    urls={"on": web.url, "off": untraced.url},
+                    app_pids={"on": pids["app"], "off": pids["untraced"]},
+                    rounds=opts.tracing_rounds,
+                    seconds=opts.tracing_seconds,
+                    threads=opts.threads,
+                    connections=opts.connections,
+                )
+                print(
+                    f"  {tracing['name']}: app CPU {tracing['on']['app_cpu_ms_per_request']} vs "
+                    f"{tracing['off']['app_cpu_ms_per_request']} ms/req ({tracing['overhead_percent']:+}%; "
+                    f"per round {tracing['overhead_percent_per_round']})  load {tracing['load_average_1m']}",
+                    flush=True,
+                )
             orders_bench.queue_purge()  # the checkout case's backlog: the worker section makes its own
             memory["gunicorn worker (after the cases)"] = rss_mb(children_of(web.process.pid))
 
@@ -378,6 +396,7 @@ def run(opts) -> dict:
         "checkout_to_final": pipeline,
         "payment_calls_per_order": payments,
         "flash_sale": flash,
+        "tracing_overhead": tracing,
         "rss_mb": memory,
     }
 
@@ -411,6 +430,8 @@ def main(argv=None) -> None:
     parser.add_argument("--flash-units", type=int, default=1000)
     parser.add_argument("--flash-buyers", type=int, default=200)
     parser.add_argument("--case", action="append", help="only the cases whose name contains this")
+    parser.add_argument("--tracing-rounds", type=int, default=20, help="alternating run pairs, tracing case")
+    parser.add_argument("--tracing-seconds", type=float, default=3, help="wrk duration of each tracing run")
     parser.add_argument("--quick", action="store_true", help="a short run to check the bench itself")
     parser.add_argument(
         "--update-docs",
@@ -421,6 +442,7 @@ def main(argv=None) -> None:
     opts.worker_pools = opts.worker_pools or [("threads", 16)]
     if opts.quick:
         opts.seconds, opts.warmup, opts.repeats = 3, 1, 1
+        opts.tracing_rounds, opts.tracing_seconds = 2, 1
         opts.big, opts.rate_seconds, opts.throughput_orders = min(opts.big, 5_000), 10, 100
 
     result = run(opts)
