@@ -6,12 +6,11 @@ archived product in a cart shows as unavailable and cannot be checked out.
 """
 
 import logging
-import random
-import time
 
 from catalog.cache import catalog_records_cached
 from catalog.errors import ProductNotFound
 from catalog.models import Product
+from cloudcart import aws
 from cloudcart.errors import ServiceUnavailable
 from cloudcart.pagination import Page, decode_cursor, encode_cursor
 
@@ -70,37 +69,29 @@ def products_get_many(
     products = {}
     for start in range(0, len(unique_ids), BATCH_GET_KEYS):
         keys = [{"id": {"S": product_id}} for product_id in unique_ids[start : start + BATCH_GET_KEYS]]
-        for item in _batch_get(Product, keys, consistent=consistent, attributes=attributes):
+        for item in _batch_get(keys, consistent=consistent, attributes=attributes):
             product = Product.from_raw_data(item)
             if include_archived or not product.archived:
                 products[product.id] = product
     return products
 
 
-def _batch_get(model, keys: list[dict], *, consistent: bool, attributes: list[str] | None) -> list[dict]:
-    """One BatchGetItem of `keys`, retrying the keys DynamoDB leaves unprocessed (it does so when
-    throttled) a bounded number of times with exponential backoff and jitter, as AWS advises:
-    an immediate, endless retry would only add load to a table that is already refusing it.
-    Raises ServiceUnavailable (503 + Retry-After) when keys are still unprocessed after that."""
-    connection = model._get_connection()  # the model's table connection (endpoint, timeouts)
-    table = model.Meta.table_name
-    items: list[dict] = []
-    for attempt in range(BATCH_GET_ATTEMPTS):
-        if attempt:
-            wait = BATCH_GET_BACKOFF_SECONDS * 2 ** (attempt - 1)
-            time.sleep(random.uniform(wait / 2, wait))
-        data = connection.batch_get_item(keys, consistent_read=consistent, attributes_to_get=attributes)
-        items += data.get("Responses", {}).get(table, [])
-        keys = data.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
-        if not keys:
-            return items
-    logger.warning(
-        "BatchGetItem on %s: %d keys still unprocessed after %d attempts",
-        table,
-        len(keys),
-        BATCH_GET_ATTEMPTS,
+def _batch_get(keys: list[dict], *, consistent: bool, attributes: list[str] | None) -> list[dict]:
+    """The products of one BatchGetItem of `keys` (cloudcart.aws.batch_get_items retries what
+    DynamoDB leaves unprocessed); ServiceUnavailable (503 + Retry-After) when keys are still
+    unprocessed after BATCH_GET_ATTEMPTS calls."""
+    table = Product.Meta.table_name
+    request = {"Keys": keys, "ConsistentRead": consistent}
+    if attributes:
+        names = {f"#a{n}": name for n, name in enumerate(attributes)}
+        request |= {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+    found = aws.batch_get_items(
+        {table: request}, attempts=BATCH_GET_ATTEMPTS, backoff_seconds=BATCH_GET_BACKOFF_SECONDS
     )
-    raise ServiceUnavailable("The catalog is busy; please retry shortly.")
+    if found is None:
+        logger.warning("BatchGetItem on %s: keys still unprocessed after %d calls", table, BATCH_GET_ATTEMPTS)
+        raise ServiceUnavailable("The catalog is busy; please retry shortly.")
+    return found.get(table, [])
 
 
 def _raw_key(key: dict[str, str]) -> dict:

@@ -11,8 +11,10 @@ import contextvars
 import functools
 import json
 import os
+import random
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import boto3
@@ -173,6 +175,31 @@ def is_transient_aws_error(exc: BaseException) -> bool:
             if error.get("Code") in TRANSIENT_ERROR_CODES or status >= 500:
                 return True
     return False
+
+
+def batch_get_items(
+    request_items: dict, *, attempts: int, backoff_seconds: float
+) -> dict[str, list[dict]] | None:
+    """Every item one BatchGetItem request (`RequestItems`) finds, by table, as DynamoDB returns
+    them; None when DynamoDB still leaves keys unprocessed after `attempts` calls in all.
+
+    DynamoDB leaves keys unprocessed when it throttles. They are asked for again after
+    `backoff_seconds`, then twice that and so on, each wait jittered down to half of itself, as
+    AWS advises: an immediate, endless retry would only add load to a table already refusing it.
+    What None means is the caller's: a 503 to a shopper, a task's retry later.
+    """
+    found: dict[str, list[dict]] = {}
+    for attempt in range(attempts):
+        if attempt:
+            wait = backoff_seconds * 2 ** (attempt - 1)
+            time.sleep(random.uniform(wait / 2, wait))
+        answer = client("dynamodb").batch_get_item(RequestItems=request_items)
+        for table, items in answer.get("Responses", {}).items():
+            found.setdefault(table, []).extend(items)
+        request_items = answer.get("UnprocessedKeys") or {}
+        if not request_items:
+            return found
+    return None
 
 
 # --- Per-request AWS call counts -------------------------------------------------------------

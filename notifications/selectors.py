@@ -16,18 +16,19 @@ def order_with_markers(
     """The order (None if there is none) and those of its markers named in `keys` that exist, by
     key: one consistent BatchGetItem over both tables. None when DynamoDB left keys unprocessed
     (throttled): the caller retries the whole read later."""
-    answer = aws.client("dynamodb").batch_get_item(
-        RequestItems={
+    items = aws.batch_get_items(
+        {
             Order.Meta.table_name: {"Keys": [{"order_id": {"S": order_id}}], "ConsistentRead": True},
             NotificationMarker.Meta.table_name: {
                 "Keys": [{"order_id": {"S": order_id}, "key": {"S": key}} for key in sorted(keys)],
                 "ConsistentRead": True,
             },
-        }
+        },
+        attempts=1,  # the task's retry, with its backoff, is the read again
+        backoff_seconds=0,
     )
-    if answer.get("UnprocessedKeys"):
+    if items is None:
         return None
-    items = answer["Responses"]
     orders = [Order.from_raw_data(item) for item in items.get(Order.Meta.table_name, [])]
     markers = [
         NotificationMarker.from_raw_data(item) for item in items.get(NotificationMarker.Meta.table_name, [])
