@@ -167,6 +167,8 @@ outbox: $(VENV)/.run-installed ## the latest e-mails the running local stack's S
 # rewrites docs/performance.md's table and tests/bench/results/latest.json. --quick checks the bench.
 bench: $(VENV)/.installed dynamodb-local ## every case 3x beside ceiling + floor, worker throughput, checkout at 50/s, listings at 100k (~20 min)
 	$(call need,wrk,wrk,the load generator of the benchmarks,wrk (apt install wrk / brew install wrk))
+	$(call need,valgrind,valgrind,the benchmarks count instructions with its callgrind,valgrind (apt install valgrind))
+	$(call need,cc,gcc,the benchmarks build callgrind's client requests,a C compiler (apt install gcc))
 	python -m tests.bench.run $(BENCH_ARGS)
 	python -m tests.bench.ledger_bench
 	python -m tests.bench.storefront

@@ -8,7 +8,7 @@ from tests.processes import ROOT
 
 
 def test_baselines_are_not_routed_by_the_app(api):
-    for path in ("/_bench/constant", "/_bench/getitem"):
+    for path in ("/_bench/constant", "/_bench/getitem", "/_bench/callgrind/start"):
         response = api.get(path)
         assert response.status_code == 404
         assert response.json()["code"] == "not_found"

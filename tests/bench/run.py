@@ -51,7 +51,7 @@ os.environ["THROTTLE_GUEST_CHECKOUT_RATE"] = "100000000/min"
 
 import requests  # noqa: E402
 
-from tests.bench import flash_sale, orders_bench, report, worker_bench  # noqa: E402
+from tests.bench import flash_sale, instructions, orders_bench, report, worker_bench  # noqa: E402
 from tests.bench.measure import Case, measure, overhead  # noqa: E402
 from tests.processes import ROOT, CeleryProcess, Gunicorn, LocalAws  # noqa: E402
 
@@ -220,11 +220,14 @@ FLASH_PRODUCT = "bench-flash"
 def run(opts) -> dict:
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: `make bench` installs it (apt-get install wrk).")
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is missing: `make bench` installs it (apt-get install valgrind).")
     started_at = datetime.now(UTC)
     load_before = os.getloadavg()
     aws = LocalAws(moto_port=aws_env.MOTO_PORT, dynamodb_port=aws_env.DYNAMODB_PORT, log_prefix="bench-")
     web = uncached = untraced = None
-    rows, throughput, pipeline, flash, memory, payments, tracing = [], [], None, None, {}, None, None
+    rows, throughput, pipeline, flash, memory, payments = [], [], None, None, {}, None
+    tracing = tracing_instructions = None
     sections = set(opts.only or SECTIONS)
     try:
         print(f"local AWS {aws.env}, tables prefixed {os.environ['TABLE_PREFIX']}", flush=True)
@@ -284,6 +287,20 @@ def run(opts) -> dict:
                     f"  {tracing['name']}: app CPU {tracing['on']['app_cpu_ms_per_request']} vs "
                     f"{tracing['off']['app_cpu_ms_per_request']} ms/req ({tracing['overhead_percent']:+}%; "
                     f"per round {tracing['overhead_percent_per_round']})  load {tracing['load_average_1m']}",
+                    flush=True,
+                )
+                tracing_instructions = instructions.overhead(
+                    TRACING_CASE.path,
+                    on_env={},
+                    off_env={"TRACING_ENABLED": "0"},
+                    runs=opts.tracing_instruction_runs,
+                    requests_counted=opts.tracing_instruction_requests,
+                    warmup=50,
+                )
+                print(
+                    f"  {TRACING_CASE.name}, instructions per request (callgrind): "
+                    f"{tracing_instructions['on']} vs {tracing_instructions['off']} "
+                    f"({tracing_instructions['overhead_percent']:+}%)",
                     flush=True,
                 )
             orders_bench.queue_purge()  # the checkout case's backlog: the worker section makes its own
@@ -397,6 +414,7 @@ def run(opts) -> dict:
         "payment_calls_per_order": payments,
         "flash_sale": flash,
         "tracing_overhead": tracing,
+        "tracing_overhead_instructions": tracing_instructions,
         "rss_mb": memory,
     }
 
@@ -432,6 +450,15 @@ def main(argv=None) -> None:
     parser.add_argument("--case", action="append", help="only the cases whose name contains this")
     parser.add_argument("--tracing-rounds", type=int, default=20, help="alternating run pairs, tracing case")
     parser.add_argument("--tracing-seconds", type=float, default=3, help="wrk duration of each tracing run")
+    parser.add_argument(
+        "--tracing-instruction-runs",
+        type=int,
+        default=2,
+        help="callgrind-counted gunicorns per side, tracing case",
+    )
+    parser.add_argument(
+        "--tracing-instruction-requests", type=int, default=300, help="requests counted per callgrind run"
+    )
     parser.add_argument("--quick", action="store_true", help="a short run to check the bench itself")
     parser.add_argument(
         "--update-docs",
@@ -443,6 +470,7 @@ def main(argv=None) -> None:
     if opts.quick:
         opts.seconds, opts.warmup, opts.repeats = 3, 1, 1
         opts.tracing_rounds, opts.tracing_seconds = 2, 1
+        opts.tracing_instruction_runs, opts.tracing_instruction_requests = 1, 50
         opts.big, opts.rate_seconds, opts.throughput_orders = min(opts.big, 5_000), 10, 100
 
     result = run(opts)

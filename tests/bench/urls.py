@@ -11,4 +11,5 @@ urlpatterns = [
     *app_urlpatterns,
     path("_bench/constant", views.constant_json, name="bench-constant"),
     path("_bench/getitem", views.one_getitem, name="bench-getitem"),
+    path("_bench/callgrind/<str:action>", views.callgrind_counting, name="bench-callgrind"),
 ]

@@ -1,12 +1,17 @@
-"""The two baselines: the framework's ceiling and the uncached DynamoDB floor.
+"""The two baselines (the framework's ceiling and the uncached DynamoDB floor), and the switch
+that has callgrind count a gunicorn worker's requests (tests/bench/instructions.py).
 
-Both are bare Django views (no DRF), so a ratio against them shows what our code and DRF add.
+The baselines are bare Django views (no DRF), so a ratio against them shows what our code and DRF
+add.
 """
 
+import ctypes
+import functools
 import json
+import os
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 
 from cloudcart import aws
 
@@ -38,3 +43,16 @@ def one_getitem(request):
     """Floor: one eventually consistent GetItem of product "1" with boto3, raw item as JSON."""
     item = aws.client("dynamodb").get_item(TableName=settings.PRODUCTS_TABLE, Key={"id": {"S": "1"}})
     return HttpResponse(json.dumps(item.get("Item", {})), content_type="application/json")
+
+
+@functools.cache
+def _callgrind() -> ctypes.CDLL:
+    return ctypes.CDLL(os.environ["BENCH_CALLGRIND_LIBRARY"])
+
+
+def callgrind_counting(request, action: str):
+    """Start or stop callgrind's count of this process (tests/bench/instructions.py)."""
+    if "BENCH_CALLGRIND_LIBRARY" not in os.environ or action not in ("start", "stop"):
+        raise Http404
+    getattr(_callgrind(), f"counting_{action}")()
+    return HttpResponse(status=204)
