@@ -95,11 +95,16 @@ def synthesize_by_entry_point(outdir: Path, context: dict) -> Synthesized:
     template_path = outdir / "CloudCart.template.json"
     assert template_path.exists(), f"deploy/app.py wrote no template:\n{result.stdout}{result.stderr}"
     failure = None if result.returncode == 0 else validation_failure(outdir, result.stdout + result.stderr)
-    return _kept("http", outdir, json.loads(template_path.read_text()), failure, by_entry_point=True)
+    return Synthesized(
+        outdir=outdir,
+        template_json=json.loads(template_path.read_text()),
+        nag_failure=failure,
+        by_entry_point=True,
+    )
 
 
 def synthesize(outdir: Path, context: dict) -> Synthesized:
-    """The app synthesized in this process (the shape with a certificate, a domain and a zone)."""
+    """The app synthesized in this process, with `context` (the CDK context: region, domain...)."""
     from deploy.stacks import app_build
 
     app = app_build(outdir=str(outdir), context=context)
@@ -110,15 +115,16 @@ def synthesize(outdir: Path, context: dict) -> Synthesized:
         failure = validation_failure(outdir, str(exc))
     # The template is written before the validation plugins run, so it is there either way.
     template = json.loads((outdir / "CloudCart.template.json").read_text())
-    return _kept("https", outdir, template, failure)
+    return Synthesized(outdir=outdir, template_json=template, nag_failure=failure)
 
 
-def _kept(shape: str, outdir: Path, template: dict, failure: str | None, **made) -> Synthesized:
-    """The synthesis, kept for this process's tests and for the session's other processes."""
-    TEMPLATES[shape] = template
-    template_file(shape).write_text(json.dumps(template))
-    (outdir / "synthesized.json").write_text(json.dumps({"nag_failure": failure, **made}))
-    return Synthesized(outdir=outdir, template_json=template, nag_failure=failure, **made)
+def _kept(shape: str, synthesized: Synthesized) -> Synthesized:
+    """The synthesis of `shape`, kept for this process's tests and for the session's other processes."""
+    TEMPLATES[shape] = synthesized.template_json
+    template_file(shape).write_text(json.dumps(synthesized.template_json))
+    made = {"nag_failure": synthesized.nag_failure, "by_entry_point": synthesized.by_entry_point}
+    (synthesized.outdir / "synthesized.json").write_text(json.dumps(made))
+    return synthesized
 
 
 def synthesized_once(session_dir: Path, shape: str, make) -> Synthesized:
@@ -130,7 +136,7 @@ def synthesized_once(session_dir: Path, shape: str, make) -> Synthesized:
         done = outdir / "synthesized.json"
         if not done.exists():
             outdir.mkdir(exist_ok=True)
-            return make(outdir)
+            return _kept(shape, make(outdir))
     template = json.loads((outdir / "CloudCart.template.json").read_text())
     TEMPLATES[shape] = template
     return Synthesized(outdir=outdir, template_json=template, **json.loads(done.read_text()))

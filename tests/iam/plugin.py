@@ -35,8 +35,7 @@ def _template() -> dict:
         return deploy.TEMPLATES["https"]
     if deploy.template_file("https").exists():  # synthesized by an xdist worker
         return json.loads(deploy.template_file("https").read_text())
-    deploy.synthesize(Path(tempfile.mkdtemp(prefix="cdk-iam-")), deploy.HTTPS_CONTEXT)
-    return deploy.TEMPLATES["https"]
+    return deploy.synthesize(Path(tempfile.mkdtemp(prefix="cdk-iam-")), deploy.HTTPS_CONTEXT).template_json
 
 
 @pytest.hookimpl(tryfirst=True)
