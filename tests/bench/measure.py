@@ -9,6 +9,7 @@ import json
 import os
 import statistics
 import subprocess
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -53,6 +54,22 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def machine_probe_ms(runs: int = 5) -> float:
+    """CPU milliseconds of a fixed pure-Python loop (median of `runs`): how fast this machine is
+    now. On these shared 2 cores the same loop's CPU time moves by up to 40% between phases that
+    last minutes, idle or not, and every CPU-per-unit figure moves with it: read one beside its
+    probe."""
+
+    def once() -> float:
+        started = time.process_time()
+        total = 0
+        for number in range(1_000_000):
+            total += number * number % 7
+        return 1000 * (time.process_time() - started)
+
+    return round(statistics.median(once() for _ in range(runs)), 1)
+
+
 def wrk(url: str, case: Case, *, seconds: float, threads: int, connections: int) -> dict:
     env = {
         **os.environ,
@@ -68,6 +85,19 @@ def wrk(url: str, case: Case, *, seconds: float, threads: int, connections: int)
     ).stdout
     line = next(line for line in out.splitlines() if line.startswith("BENCH_RESULT "))
     return json.loads(line.removeprefix("BENCH_RESULT "))
+
+
+def wrk_with_cpu(
+    url: str, case: Case, pid_groups: list[list[int]], *, seconds: float, threads: int, connections: int
+) -> tuple[dict, list[float]]:
+    """One wrk run, and the CPU seconds each group of processes spent during it."""
+    before = [cpu_seconds(pids) for pids in pid_groups]
+    raw = wrk(url, case, seconds=seconds, threads=threads, connections=connections)
+    return raw, [cpu_seconds(pids) - start for pids, start in zip(pid_groups, before, strict=True)]
+
+
+def wrk_errors(raw: dict) -> int:
+    return raw["non_2xx_3xx"] + raw["socket_errors"]
 
 
 def aws_calls(url: str, case: Case, *, samples: int = 5) -> dict | None:
@@ -150,11 +180,8 @@ def measure(
         wrk(url, case, seconds=warmup, threads=threads, connections=connections)
     runs = []
     for _ in range(repeats):
-        app_before, emulator_before = cpu_seconds(app_pids), cpu_seconds(emulator_pids)
-        raw = wrk(url, case, seconds=seconds, threads=threads, connections=connections)
-        app_cpu, emulator_cpu = (
-            cpu_seconds(app_pids) - app_before,
-            cpu_seconds(emulator_pids) - emulator_before,
+        raw, (app_cpu, emulator_cpu) = wrk_with_cpu(
+            url, case, [app_pids, emulator_pids], seconds=seconds, threads=threads, connections=connections
         )
         done = max(raw["requests"], 1)
         runs.append(
@@ -163,7 +190,7 @@ def measure(
                 "rps": raw["requests"] / (raw["duration_us"] / 1e6),
                 "p50_ms": raw["p50_us"] / 1000,
                 "p99_ms": raw["p99_us"] / 1000,
-                "errors": raw["non_2xx_3xx"] + raw["socket_errors"],
+                "errors": wrk_errors(raw),
                 "app_cpu_ms_per_request": 1000 * app_cpu / done,
                 "emulator_cpu_ms_per_request": 1000 * emulator_cpu / done,
             }
@@ -216,14 +243,14 @@ def overhead(
     for number in range(rounds):
         cpu_ms = {}
         for side in ("on", "off") if number % 2 == 0 else ("off", "on"):
-            before = cpu_seconds(app_pids[side])
-            raw = wrk(urls[side], case, seconds=seconds, threads=threads, connections=connections)
-            cpu = cpu_seconds(app_pids[side]) - before
+            raw, (cpu,) = wrk_with_cpu(
+                urls[side], case, [app_pids[side]], seconds=seconds, threads=threads, connections=connections
+            )
             total = totals[side]
             total["requests"] += raw["requests"]
             total["cpu"] += cpu
             total["seconds"] += raw["duration_us"] / 1e6
-            total["errors"] += raw["non_2xx_3xx"] + raw["socket_errors"]
+            total["errors"] += wrk_errors(raw)
             cpu_ms[side] = 1000 * cpu / max(raw["requests"], 1)
         per_round.append(100 * (cpu_ms["on"] / cpu_ms["off"] - 1))
     sides = {

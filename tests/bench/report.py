@@ -69,7 +69,12 @@ def summary_lines(report: dict) -> list[str]:
             f"{run['concurrency']}): {run['confirmed_per_second']} orders CONFIRMED/s (goal >= 60), "
             f"all notified after {run['all_notified_seconds']} s; worker CPU {run['cpu_ms_per_order']} ms "
             f"per order incl. notifications (goal <= 15; worker {run.get('worker_cpu_ms_per_order')}, "
-            f"notifier {run.get('notifier_cpu_ms_per_order')}); load {run['load_average_1m']}."
+            f"notifier {run.get('notifier_cpu_ms_per_order')}); load {run['load_average_1m']}"
+            + (
+                f"; machine probe {probe['before']} ms before, {probe['after']} after."
+                if (probe := run.get("machine_probe_ms"))
+                else "."
+            )
         )
     pipeline = report.get("checkout_to_final")
     if pipeline:

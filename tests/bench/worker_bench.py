@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.bench.measure import cpu_seconds
+from tests.bench.measure import cpu_seconds, machine_probe_ms
 from tests.bench.orders_bench import orders_with_status, queue_depth
 from tests.processes import ROOT, CeleryProcess
 
@@ -60,6 +60,7 @@ def worker_drain(
     place_seconds = backlog_place(count=orders, product_id=product_id)
     backlog = queue_depth()
     load = round(_load(), 2)
+    probe_before = machine_probe_ms()
     name = f"bench-{pool}-{concurrency}{label}"
     # The notifier first, the worker second, each measured from its own "ready": the backlog is
     # drained as soon as the worker is up (in well under a second once moto's SQS kept up), so a
@@ -108,6 +109,7 @@ def worker_drain(
         notifier.stop()
         if worker is not None:
             worker.stop()
+    probe_after = machine_probe_ms()
     return {
         "pool": pool,
         "concurrency": concurrency,
@@ -127,6 +129,7 @@ def worker_drain(
             for name, seconds in emulators_cpu.items()
         },
         "load_average_1m": load,
+        "machine_probe_ms": {"before": probe_before, "after": probe_after},
         "worker_rss_mb": rss[0],
         "notifier_rss_mb": rss[1],
     }
