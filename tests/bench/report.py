@@ -106,8 +106,9 @@ def summary_lines(report: dict) -> list[str]:
     if tracing:
         per_round = tracing["overhead_percent_per_round"]
         lines.append(
-            f"- Tracing overhead on cached reads in CPU time (`{tracing['path']}`, tracing on but not "
-            f"exporting vs TRACING_ENABLED=0, {tracing['rounds']} alternating rounds of "
+            f"- Tracing overhead on cached reads in CPU time, a cross-check and not the goal's figure "
+            f"(two identical gunicorns read ~4% apart in it: docs/performance.md) (`{tracing['path']}`, "
+            f"tracing on but not exporting vs TRACING_ENABLED=0, {tracing['rounds']} alternating rounds of "
             f"{tracing['seconds']} s runs): "
             f"app CPU {tracing['on']['app_cpu_ms_per_request']:.3f} vs "
             f"{tracing['off']['app_cpu_ms_per_request']:.3f} ms/request, {tracing['overhead_percent']:+.1f}% "
