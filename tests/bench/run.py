@@ -220,7 +220,8 @@ FLASH_PRODUCT = "bench-flash"
 def run(opts) -> dict:
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: `make bench` installs it (apt-get install wrk).")
-    if shutil.which("valgrind") is None:
+    sections = set(opts.only or SECTIONS)
+    if "cases" in sections and shutil.which("valgrind") is None:  # tracing's instruction count
         sys.exit("valgrind is missing: `make bench` installs it (apt-get install valgrind).")
     started_at = datetime.now(UTC)
     load_before = os.getloadavg()
@@ -228,7 +229,6 @@ def run(opts) -> dict:
     web = uncached = untraced = None
     rows, throughput, pipeline, flash, memory, payments = [], [], None, None, {}, None
     tracing = tracing_instructions = None
-    sections = set(opts.only or SECTIONS)
     try:
         print(f"local AWS {aws.env}, tables prefixed {os.environ['TABLE_PREFIX']}", flush=True)
         aws.start()
