@@ -37,8 +37,7 @@ from datetime import UTC, datetime, timedelta
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 from django.conf import settings
 from pynamodb.constants import NONE
-from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import PynamoDBException, UpdateError
 
 from cloudcart import aws
 from cloudcart.aws import is_transient_aws_error
@@ -71,10 +70,6 @@ _MARKER_KEYS_READ_WITH_ORDER = frozenset(
     | {f"{status}#{EMAIL}" for status in _STATES_READ_WITH_ORDER & EMAILED_STATES}
     | {f"{status}#{SMS}" for status in _STATES_READ_WITH_ORDER & SMS_STATES}
 )
-# PublishBatch takes at most 10 entries and 256 KiB in all; the margin leaves room for the
-# attributes, the ids and the trace context the instrumentation adds to each entry.
-EVENTS_PER_BATCH = 10
-EVENTS_BATCH_BYTES = 200 * 1024
 # SES answers that mean "not sent, try later" (besides any 5xx).
 SES_RETRY_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
 
@@ -115,8 +110,9 @@ def _marker_update(*, order_id: str, key: str, actions: list, condition) -> None
     )
 
 
-def _claim_write(*, token: str, reclaim_lapsed: bool) -> tuple[list, object]:
-    """The actions and condition of a claim by `token`: the marker is taken only if it is free."""
+def _claim(*, order_id: str, key: str, reclaim_lapsed: bool) -> str | None:
+    """Claim the marker for one send; the claim's token, or None if it is not free."""
+    token = secrets.token_hex(8)
     now = _now()
     free = NotificationMarker.order_id.does_not_exist() | (
         NotificationMarker.state == NotificationMarker.RELEASED
@@ -126,23 +122,20 @@ def _claim_write(*, token: str, reclaim_lapsed: bool) -> tuple[list, object]:
             (NotificationMarker.state == NotificationMarker.CLAIMED) & (NotificationMarker.lease_until < now)
         )
     lease = timedelta(seconds=settings.NOTIFY_TASK_TIME_LIMIT + LEASE_MARGIN_SECONDS)
-    actions = [
-        NotificationMarker.state.set(NotificationMarker.CLAIMED),
-        NotificationMarker.token.set(token),
-        NotificationMarker.lease_until.set(now + lease),
-        NotificationMarker.attempts.add(1),
-        NotificationMarker.updated_at.set(now),
-        NotificationMarker.expires_at.set(now + MARKER_TTL),
-    ]
-    return actions, free
-
-
-def _claim(*, order_id: str, key: str, reclaim_lapsed: bool) -> str | None:
-    """Claim the marker for one send; the claim's token, or None if it is not free."""
-    token = secrets.token_hex(8)
-    actions, condition = _claim_write(token=token, reclaim_lapsed=reclaim_lapsed)
     try:
-        _marker_update(order_id=order_id, key=key, actions=actions, condition=condition)
+        _marker_update(
+            order_id=order_id,
+            key=key,
+            actions=[
+                NotificationMarker.state.set(NotificationMarker.CLAIMED),
+                NotificationMarker.token.set(token),
+                NotificationMarker.lease_until.set(now + lease),
+                NotificationMarker.attempts.add(1),
+                NotificationMarker.updated_at.set(now),
+                NotificationMarker.expires_at.set(now + MARKER_TTL),
+            ],
+            condition=free,
+        )
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return None
@@ -150,22 +143,18 @@ def _claim(*, order_id: str, key: str, reclaim_lapsed: bool) -> str | None:
     return token
 
 
-def _settle_actions(*, state: str, message_id=None, detail=None) -> list:
+def _settle(*, order_id: str, key: str, token: str, state: str, message_id=None, detail=None) -> bool:
+    """Record the outcome of the claim `token` holds. False if the claim was taken over."""
+    now = _now()
     actions = [
         NotificationMarker.state.set(state),
-        NotificationMarker.updated_at.set(_now()),
+        NotificationMarker.updated_at.set(now),
         NotificationMarker.lease_until.remove(),
     ]
     if message_id:
         actions.append(NotificationMarker.message_id.set(message_id))
     if detail:
         actions.append(NotificationMarker.detail.set(detail[:500]))
-    return actions
-
-
-def _settle(*, order_id: str, key: str, token: str, state: str, message_id=None, detail=None) -> bool:
-    """Record the outcome of the claim `token` holds. False if the claim was taken over."""
-    actions = _settle_actions(state=state, message_id=message_id, detail=detail)
     try:
         _marker_update(
             order_id=order_id, key=key, actions=actions, condition=NotificationMarker.token == token
@@ -223,33 +212,13 @@ def recipient_email_release(*, address: str) -> None:
 # --- Sending ----------------------------------------------------------------------------
 
 
-def _event_message(event: dict) -> dict:
-    """One event as SNS takes it: the JSON body, and its type as an attribute subscribers filter on."""
-    return {
-        "Message": json.dumps(event, separators=(",", ":")),
-        "MessageAttributes": {"type": {"DataType": "String", "StringValue": event["type"]}},
-    }
-
-
 def _sns_publish(event: dict) -> str:
-    answer = aws.client("sns").publish(TopicArn=settings.ORDER_EVENTS_TOPIC_ARN, **_event_message(event))
-    return answer["MessageId"]
-
-
-def _sns_publish_batch(messages: dict[str, dict]) -> tuple[dict[str, str], dict[str, str]]:
-    """Publish `messages` (by marker key) in one PublishBatch: ({key: SNS message id} of those
-    published, {key: why not} of the others)."""
-    keys = {f"e{index}": key for index, key in enumerate(messages)}
-    answer = aws.client("sns").publish_batch(
+    answer = aws.client("sns").publish(
         TopicArn=settings.ORDER_EVENTS_TOPIC_ARN,
-        PublishBatchRequestEntries=[{"Id": entry_id, **messages[key]} for entry_id, key in keys.items()],
+        Message=json.dumps(event, separators=(",", ":")),
+        MessageAttributes={"type": {"DataType": "String", "StringValue": event["type"]}},
     )
-    published = {keys[entry["Id"]]: entry["MessageId"] for entry in answer.get("Successful", [])}
-    failed = {
-        keys[entry["Id"]]: f"{entry.get('Code')}: {entry.get('Message', '')}"
-        for entry in answer.get("Failed", [])
-    }
-    return published, failed
+    return answer["MessageId"]
 
 
 def _sms_send(*, to: str, text: str) -> str:
@@ -296,13 +265,6 @@ def send_failure_kind(exc: Exception) -> str:
             return NOT_SENT  # the service answered that it did not take it
         return REFUSED
     return UNKNOWN  # a read timeout or a dropped connection: the request may have been taken
-
-
-def _log_sent(*, order_id: str, key: str, message_id: str) -> None:
-    logger.info(
-        "notification_sent",
-        extra={"event": "notification_sent", "order_id": order_id, "marker": key, "message_id": message_id},
-    )
 
 
 def _send_once(
@@ -385,100 +347,11 @@ def _send_once(
         _settle(order_id=order_id, key=key, token=token, state=NotificationMarker.RELEASED, detail=str(exc))
         raise NotifyRetryLater(f"{order_id}/{key}: {exc}") from exc
     _settle(order_id=order_id, key=key, token=token, state=NotificationMarker.SENT, message_id=message_id)
-    _log_sent(order_id=order_id, key=key, message_id=message_id)
+    logger.info(
+        "notification_sent",
+        extra={"event": "notification_sent", "order_id": order_id, "marker": key, "message_id": message_id},
+    )
     return NotificationMarker.SENT
-
-
-def _markers_write(*, order_id: str, writes: dict[str, tuple[list, object]]) -> bool:
-    """Apply each marker's (actions, condition) in one transaction: True once applied; False when
-    it was cancelled (a condition failed, or another write was on one of the markers), and then
-    nothing was written."""
-    try:
-        with TransactWrite(connection=NotificationMarker._get_connection().connection) as tx:
-            for key, (actions, condition) in writes.items():
-                tx.update(NotificationMarker(order_id, key), actions=actions, condition=condition)
-    except TransactWriteError as exc:
-        if exc.cause_response_code == "TransactionCanceledException":
-            return False
-        raise _retry_or_raise(exc) from exc
-    return True
-
-
-def _events_send_together(*, order_id: str, events: dict[str, dict]) -> dict[str, str] | None:
-    """Send `events` (by marker key) in three calls in all, where one at a time takes three each:
-    one transaction claims every marker, one PublishBatch sends them, one transaction records them
-    SENT. The same once-per-marker rules as `_send_once` (at least once: a failed publish releases
-    its claim and the task retries). None, with nothing claimed, when they do not fit one batch or
-    a marker is not free: then each goes on its own."""
-    messages = {key: _event_message(event) for key, event in events.items()}
-    size = sum(len(message["Message"]) for message in messages.values())
-    if not 2 <= len(messages) <= EVENTS_PER_BATCH or size > EVENTS_BATCH_BYTES:
-        return None
-    tokens = {key: secrets.token_hex(8) for key in messages}
-    claims = {key: _claim_write(token=token, reclaim_lapsed=True) for key, token in tokens.items()}
-    if not _markers_write(order_id=order_id, writes=claims):
-        return None
-    try:
-        published, failed = _sns_publish_batch(messages)
-    except Exception as exc:
-        for key, token in tokens.items():
-            _settle(
-                order_id=order_id, key=key, token=token, state=NotificationMarker.RELEASED, detail=str(exc)
-            )
-        raise NotifyRetryLater(f"{order_id}: events not published: {exc}") from exc
-    records = {
-        key: (
-            _settle_actions(state=NotificationMarker.SENT, message_id=message_id),
-            NotificationMarker.token == tokens[key],
-        )
-        for key, message_id in published.items()
-    }
-    if records and not _markers_write(order_id=order_id, writes=records):
-        # One claim was taken over (it outlived its lease): record each on its own.
-        for key, message_id in published.items():
-            _settle(
-                order_id=order_id,
-                key=key,
-                token=tokens[key],
-                state=NotificationMarker.SENT,
-                message_id=message_id,
-            )
-    for key, message_id in published.items():
-        _log_sent(order_id=order_id, key=key, message_id=message_id)
-    unpublished = [key for key in messages if key not in published]
-    for key in unpublished:
-        detail = failed.get(key, "missing from PublishBatch's answer")
-        _settle(
-            order_id=order_id, key=key, token=tokens[key], state=NotificationMarker.RELEASED, detail=detail
-        )
-    if unpublished:
-        raise NotifyRetryLater(f"{order_id}: events {', '.join(unpublished)} not published")
-    return dict.fromkeys(messages, NotificationMarker.SENT)
-
-
-def _events_send(*, order: Order, markers: dict[str, NotificationMarker]) -> dict[str, str]:
-    """Every notice's SNS event, at least once: {marker key: state}. Those due go out together
-    when they can (the usual pass over a backlog: "placed" and the final state at once)."""
-    outcomes, due = {}, {}
-    for notice in order_notices(order):
-        key = f"{notice.name}#{SNS}"
-        existing = markers.get(key)
-        if existing is not None and existing.state in NotificationMarker.FINAL:
-            outcomes[key] = existing.state
-        else:
-            due[key] = order_event(order=order, notice=notice)
-    together = _events_send_together(order_id=order.order_id, events=due)
-    if together is not None:
-        return outcomes | together
-    for key, event in due.items():
-        outcomes[key] = _send_once(
-            order_id=order.order_id,
-            key=key,
-            existing=markers.get(key),
-            send=lambda event=event: _sns_publish(event),
-            at_most_once=False,
-        )
-    return outcomes
 
 
 def _order_and_markers(*, order_id: str) -> tuple[Order | None, dict[str, NotificationMarker]]:
@@ -508,8 +381,17 @@ def order_notifications_send(*, order_id: str) -> dict[str, str]:
         return {}
     token = request_id_var.set(order.request_id)
     try:
-        outcomes = _events_send(order=order, markers=markers)
+        outcomes = {}
         for notice in order_notices(order):
+            key = f"{notice.name}#{SNS}"
+            event = order_event(order=order, notice=notice)
+            outcomes[key] = _send_once(
+                order_id=order_id,
+                key=key,
+                existing=markers.get(key),
+                send=lambda event=event: _sns_publish(event),
+                at_most_once=False,
+            )
             if notice.status in EMAILED_STATES and order.email:
                 key = f"{notice.name}#{EMAIL}"
                 if key in markers and markers[key].state in NotificationMarker.FINAL:

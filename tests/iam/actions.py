@@ -40,8 +40,6 @@ RENAMED = {
     ("sqs", "DeleteMessageBatch"): ("sqs:DeleteMessage",),
     ("sqs", "SendMessageBatch"): ("sqs:SendMessage",),
     ("sqs", "ChangeMessageVisibilityBatch"): ("sqs:ChangeMessageVisibility",),
-    # So is SNS's (PublishBatch is "sns:Publish" for each message).
-    ("sns", "PublishBatch"): ("sns:Publish",),
 }
 # DynamoDB transactions have no action of their own: IAM checks each item's.
 TRANSACT_ITEM_ACTIONS = {

@@ -64,7 +64,6 @@ def test_operations_map_to_the_iam_actions_aws_checks():
         assert iam_actions(_call("sqs", operation)) == [(f"sqs:{operation}", None)]
     assert iam_actions(_call("sqs", "DeleteMessageBatch")) == [("sqs:DeleteMessage", None)]
     assert iam_actions(_call("sqs", "SendMessageBatch")) == [("sqs:SendMessage", None)]
-    assert iam_actions(_call("sns", "PublishBatch")) == [("sns:Publish", None)]
     # Cognito's user APIs take the user's tokens, not IAM; its admin APIs are IAM calls.
     assert iam_actions(_call("cognito-idp", "InitiateAuth")) == []
     assert iam_actions(_call("cognito-idp", "AdminGetUser")) == [("cognito-idp:AdminGetUser", None)]

@@ -166,31 +166,6 @@ def test_a_live_claim_elsewhere_is_retried_later_not_skipped(make_product):
 
     with pytest.raises(NotifyRetryLater):
         order_notifications_send(order_id=order_id)
-    # The confirmed event was due with it: the claim of both at once took neither.
-    assert "CONFIRMED#sns" not in markers(order_id)
-
-
-def test_events_sns_refuses_are_released_together_and_a_later_pass_sends_each_once(
-    make_product, inbox, settings
-):
-    order_id = place((make_product(stock=3), 1))
-    order_process(order_id=order_id)
-    topic = settings.ORDER_EVENTS_TOPIC_ARN
-
-    settings.ORDER_EVENTS_TOPIC_ARN = f"{topic}-gone"  # SNS answers NotFound: nothing published
-    with pytest.raises(NotifyRetryLater):
-        order_notifications_send(order_id=order_id)
-    assert {key: marker.state for key, marker in markers(order_id).items()} == {
-        "PENDING#sns": "RELEASED",
-        "CONFIRMED#sns": "RELEASED",
-    }
-
-    settings.ORDER_EVENTS_TOPIC_ARN = topic
-    assert order_notifications_send(order_id=order_id) == {"PENDING#sns": "SENT", "CONFIRMED#sns": "SENT"}
-    assert order_notifications_send(order_id=order_id) == {"PENDING#sns": "SENT", "CONFIRMED#sns": "SENT"}
-    assert all(marker.attempts == 2 for marker in markers(order_id).values())
-    events = inbox.wait_for(order_id, ["order.placed", "order.confirmed"], timeout=60)
-    assert sorted(event["type"] for event in events) == ["order.confirmed", "order.placed"]
 
 
 @pytest.fixture

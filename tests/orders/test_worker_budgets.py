@@ -33,27 +33,15 @@ def test_processing_an_order_is_one_read_one_transaction_and_one_send(placed):
     assert calls == {"dynamodb.GetItem": 1, "dynamodb.TransactWriteItems": 1, "sqs.SendMessage": 1}
 
 
-def test_a_notification_pass_reads_once_then_claims_publishes_and_records_its_events_together(placed):
+def test_a_notification_pass_reads_once_and_claims_publishes_and_records_each_event(placed):
     process_order(placed)
 
     with aws_calls_counted() as calls:
         outcomes = order_notifications_send(order_id=placed)
 
     assert outcomes == {"PENDING#sns": "SENT", "CONFIRMED#sns": "SENT"}
-    # The order with its markers (one read of both tables), then for both events at once: one
-    # transaction claims them, one PublishBatch sends them, one transaction records them.
-    assert calls == {"dynamodb.BatchGetItem": 1, "dynamodb.TransactWriteItems": 2, "sns.PublishBatch": 1}
-
-
-def test_a_pass_with_one_event_due_claims_publishes_and_records_it_alone(placed):
-    order_notifications_send(order_id=placed)  # "placed" is sent while the order is PENDING
-    process_order(placed)
-
-    with aws_calls_counted() as calls:
-        outcomes = order_notifications_send(order_id=placed)
-
-    assert outcomes == {"PENDING#sns": "SENT", "CONFIRMED#sns": "SENT"}
-    assert calls == {"dynamodb.BatchGetItem": 1, "dynamodb.UpdateItem": 2, "sns.Publish": 1}
+    # The order with its markers (one read of both tables), then per event: claim, publish, record.
+    assert calls == {"dynamodb.BatchGetItem": 1, "dynamodb.UpdateItem": 4, "sns.Publish": 2}
 
 
 def test_a_notification_pass_with_nothing_left_to_send_only_reads(placed):
