@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from deploy.local.dynamodb_local import JAVA_OPTIONS  # noqa: E402
 from tests.aws_env import free_port  # noqa: E402
+from tests.bench.measure import cpu_seconds, rss_mb  # noqa: E402
 from tests.processes import DynamoDBLocal, stop  # noqa: E402
 
 BASE = "-Xms64m -Xmx512m --enable-native-access=ALL-UNNAMED"
@@ -40,18 +41,6 @@ OPTION_SETS = {
     "heap + ParallelGC + C1 only": f"{BASE} -XX:+UseParallelGC -XX:TieredStopAtLevel=1",
 }
 TABLE = "probe"
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def _client(url: str):
@@ -126,13 +115,13 @@ def _drive(url: str, pid: int, kind: str, *, seconds: float, threads: int) -> di
                 errors[index] += 1
             n += 1
 
-    cpu_before, started = _cpu_seconds(pid), time.monotonic()
+    cpu_before, started = cpu_seconds([pid]), time.monotonic()
     workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    elapsed, cpu = time.monotonic() - started, _cpu_seconds(pid) - cpu_before
+    elapsed, cpu = time.monotonic() - started, cpu_seconds([pid]) - cpu_before
     calls = sum(done)
     return {
         "calls_per_s": round(calls / elapsed, 1),
@@ -160,7 +149,7 @@ def probe(options: str, *, seconds: float, threads: int) -> dict:
         for kind in KINDS:
             _drive(server.url, pid, kind, seconds=2, threads=threads)  # JIT warm-up
             result[kind] = _drive(server.url, pid, kind, seconds=seconds, threads=threads)
-        result["rss_mb"] = round(_rss_mb(pid))
+        result["rss_mb"] = round(rss_mb([pid]))
     finally:
         stop(server.process)
         os.environ.pop("DYNAMODB_LOCAL_JAVA_OPTS", None)

@@ -36,22 +36,51 @@ class Case:
     carts: int = 0
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of these processes and all their descendants, so far."""
-    total, todo, seen = 0.0, list(pids), set()
+def children_of(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def process_tree(pids: list[int]) -> list[int]:
+    """These processes and all their descendants (prefork's children, a shell's command)."""
+    found, todo = [], list(pids)
     while todo:
         pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / _TICKS
-        todo.extend(int(child) for child in children)
+        if pid not in found:
+            found.append(pid)
+            todo.extend(children_of(pid))
+    return found
+
+
+def _proc_fields(pid: int, name: str) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/{name}").read_text()
+    except OSError:  # gone
+        return None
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes and all their descendants, so far."""
+    total = 0.0
+    for pid in process_tree(pids):
+        stat = _proc_fields(pid, "stat")
+        if stat is not None:
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / _TICKS
     return total
+
+
+def rss_mb(pids: list[int]) -> float | None:
+    """Resident memory of these processes together, MB; None when none of them runs."""
+    total, found = 0, False
+    for pid in pids:
+        status = _proc_fields(pid, "status")
+        if status is not None:
+            found = True
+            total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+    return round(total / 1024, 1) if found else None
 
 
 def machine_probe_ms(runs: int = 5) -> float:

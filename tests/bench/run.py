@@ -25,7 +25,6 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 # Before Django loads: a free moto port and the AWS environment for this process and its children
 # (tests.aws_env also turns the catalog cache off for tests: the bench keeps the caller's setting).
@@ -52,7 +51,7 @@ os.environ["THROTTLE_GUEST_CHECKOUT_RATE"] = "100000000/min"
 import requests  # noqa: E402
 
 from tests.bench import flash_sale, instructions, orders_bench, report, worker_bench  # noqa: E402
-from tests.bench.measure import Case, measure, overhead  # noqa: E402
+from tests.bench.measure import Case, children_of, measure, overhead, rss_mb  # noqa: E402
 from tests.processes import ROOT, CeleryProcess, Gunicorn, LocalAws  # noqa: E402
 
 RESULTS_DIR = ROOT / "tests" / "bench" / "results"
@@ -135,26 +134,6 @@ def flash_product(units: int) -> None:
         f" stock={units}).save()\n"
     )
     subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, check=True)
-
-
-def children_of(pid: int) -> list[int]:
-    try:
-        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def rss_mb(pids: list[int]) -> list[float]:
-    """Resident memory of each process, MB."""
-    found = []
-    for pid in pids:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
-        found.append(round(kb / 1024, 1))
-    return found
 
 
 def cases(base_url: str) -> list[Case]:
@@ -304,7 +283,9 @@ def run(opts) -> dict:
                     flush=True,
                 )
             orders_bench.queue_purge()  # the checkout case's backlog: the worker section makes its own
-            memory["gunicorn worker (after the cases)"] = rss_mb(children_of(web.process.pid))
+            memory["gunicorn worker (after the cases)"] = [
+                size for pid in children_of(web.process.pid) if (size := rss_mb([pid])) is not None
+            ]
 
         if "worker" in sections:
             for pool, concurrency in opts.worker_pools:

@@ -16,9 +16,8 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from tests.bench.measure import cpu_seconds, machine_probe_ms
+from tests.bench.measure import cpu_seconds, machine_probe_ms, process_tree, rss_mb
 from tests.bench.orders_bench import orders_with_status, queue_depth
 from tests.processes import ROOT, CeleryProcess
 
@@ -100,7 +99,7 @@ def worker_drain(
         cpu = worker_cpu + notifier_cpu
         emulators_cpu = {name: cpu_seconds([pid]) - emulators_before[name] for name, pid in emulators.items()}
         elapsed = time.monotonic() - started
-        rss = [_rss_mb(pid) for pid in pids]
+        rss = [rss_mb(process_tree([pid])) for pid in pids]  # with prefork's children
     finally:
         for profiler in profilers:
             if profiler is not None:
@@ -133,20 +132,6 @@ def worker_drain(
         "worker_rss_mb": rss[0],
         "notifier_rss_mb": rss[1],
     }
-
-
-def _rss_mb(pid: int) -> float | None:
-    """The process's resident memory with its children's (prefork), MB."""
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            todo += [int(c) for c in Path(f"/proc/{current}/task/{current}/children").read_text().split()]
-        except OSError:
-            continue
-        total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
-    return round(total / 1024, 1) if total else None
 
 
 def _profile(pid: int, name: str) -> subprocess.Popen | None:
