@@ -54,7 +54,7 @@ def process_tree(pids: list[int]) -> list[int]:
     return found
 
 
-def _proc_fields(pid: int, name: str) -> str | None:
+def _proc_text(pid: int, name: str) -> str | None:
     try:
         return Path(f"/proc/{pid}/{name}").read_text()
     except OSError:  # gone
@@ -65,7 +65,7 @@ def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU of these processes and all their descendants, so far."""
     total = 0.0
     for pid in process_tree(pids):
-        stat = _proc_fields(pid, "stat")
+        stat = _proc_text(pid, "stat")
         if stat is not None:
             fields = stat.rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / _TICKS
@@ -76,7 +76,7 @@ def rss_mb(pids: list[int]) -> float | None:
     """Resident memory of these processes together, MB; None when none of them runs."""
     total, found = 0, False
     for pid in pids:
-        status = _proc_fields(pid, "status")
+        status = _proc_text(pid, "status")
         if status is not None:
             found = True
             total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
